@@ -1,0 +1,218 @@
+"""`callmart`: ingest landing files, build the dbt project, or both. Errors are caught here only.
+
+Exit status 0 on success (quarantined records included, the summary says how many); 1 with one
+line on stderr on a fatal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+from ingest.build import BuildSummary, run_dbt_build
+from ingest.decode import Decoder
+from ingest.errors import CallmartError, SecretError
+from ingest.load import LoadSummary, connect, load_files
+from ingest.read import expand_paths
+
+SAMPLE_DIR = Path(__file__).parent / "sample"
+SECRET_ENV = "DIALPAD_WEBHOOK_SECRET"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    err = Console(stderr=True)
+    try:
+        return int(args.handler(args) or 0)
+    except CallmartError as error:
+        err.print(f"callmart: error: {error}", markup=False, highlight=False)
+        return 1
+    except KeyboardInterrupt:
+        err.print("callmart: interrupted; nothing from the unfinished load was kept")
+        return 130
+    except Exception as error:  # a bug or an environment fault: still one line, unless asked
+        if os.environ.get("CALLMART_DEBUG"):
+            raise
+        reason = " ".join(str(error).split())[:300]
+        err.print(
+            f"callmart: unexpected {type(error).__name__}: {reason} (CALLMART_DEBUG=1 shows more)",
+            markup=False,
+            highlight=False,
+        )
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="callmart",
+        description="Load Dialpad call-event payloads into DuckDB and build the call marts.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ingest = commands.add_parser("ingest", help="load landing files into the raw layer")
+    _warehouse_options(ingest)
+    _secret_option(ingest)
+    ingest.add_argument(
+        "paths", nargs="+", metavar="PATH", help="landing files, folders (recursive) or globs"
+    )
+    ingest.set_defaults(handler=_ingest)
+
+    build = commands.add_parser("build", help="run the dbt project (models and tests)")
+    _warehouse_options(build)
+    _full_refresh_option(build)
+    build.set_defaults(handler=_build)
+
+    run = commands.add_parser("run", help="ingest, then build (no PATH: the bundled sample)")
+    _warehouse_options(run)
+    _secret_option(run)
+    _full_refresh_option(run)
+    run.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="landing files, folders or globs; none loads the sample shipped in the package",
+    )
+    run.set_defaults(handler=_run)
+
+    sample = commands.add_parser("sample", help="write simulated Dialpad traffic and its answers")
+    sample.add_argument("--events", type=int, default=3000, help="about how many distinct events")
+    sample.add_argument("--out", type=Path, required=True, help="folder to write into")
+    sample.add_argument("--seed", type=int, default=7, help="random seed (same seed, same files)")
+    sample.add_argument("--quiet", action="store_true", help="print nothing on success")
+    sample.set_defaults(handler=_sample)
+    return parser
+
+
+def _warehouse_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        help="the DuckDB warehouse file (default: $CALLMART_DB, else ./warehouse.duckdb)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress; errors only")
+
+
+def _secret_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--jwt-secret-file",
+        type=Path,
+        default=None,
+        help=f"file holding the HS256 secret of JWT payloads (default: ${SECRET_ENV})",
+    )
+
+
+def _full_refresh_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--full-refresh", action="store_true", help="rebuild incremental models from scratch"
+    )
+
+
+def _db_path(args: argparse.Namespace) -> Path:
+    if args.db is not None:
+        return Path(args.db).resolve()
+    return Path(os.environ.get("CALLMART_DB") or "warehouse.duckdb").resolve()
+
+
+def _secret(path: Path | None) -> bytes | None:
+    if path is not None:
+        try:
+            return path.read_bytes().strip()
+        except OSError as error:
+            raise SecretError(str(path), error.strerror or str(error)) from error
+    value = os.environ.get(SECRET_ENV)
+    return value.encode() if value else None
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    _ingest_paths(args, args.paths, _secret(args.jwt_secret_file))
+    return 0
+
+
+def _build(args: argparse.Namespace) -> int:
+    _report_build(args, run_dbt_build(_db_path(args), args.full_refresh, quiet=args.quiet))
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    paths = args.paths
+    secret_file = args.jwt_secret_file
+    if not paths:
+        paths = [str(SAMPLE_DIR / "landing")]
+        if secret_file is None and not os.environ.get(SECRET_ENV):
+            secret_file = SAMPLE_DIR / "jwt_secret.txt"  # the sample's own, sample-only secret
+    _ingest_paths(args, paths, _secret(secret_file))
+    _report_build(args, run_dbt_build(_db_path(args), args.full_refresh, quiet=args.quiet))
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from ingest.sample.simulate import write_sample
+
+    summary = write_sample(args.out, events=args.events, seed=args.seed)
+    if not args.quiet:
+        Console().print(
+            f"wrote {summary['records']} records ({summary['distinct_events']} distinct events, "
+            f"{summary['conversations']} conversations) to {args.out}",
+            highlight=False,
+        )
+    return 0
+
+
+def _ingest_paths(args: argparse.Namespace, given: Sequence[str], secret: bytes | None) -> None:
+    files = expand_paths(given)
+    db = _db_path(args)
+    total = sum(p.stat().st_size for p in files)
+    con = connect(db)
+    try:
+        with Progress(
+            TextColumn("loading"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            disable=args.quiet or total < 5_000_000,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("load", total=total)
+            summary = load_files(con, files, Decoder(secret), lambda n: progress.advance(task, n))
+    finally:
+        con.close()
+    if not args.quiet:
+        _report_load(summary, db)
+
+
+def _report_load(summary: LoadSummary, db: Path) -> None:
+    out = Console(highlight=False)
+    skipped = sum(1 for f in summary.files if f.skipped)
+    read, loaded = summary.total("read"), summary.total("loaded")
+    duplicates, quarantined = summary.total("duplicates"), summary.total("quarantined")
+    out.print(
+        f"ingest: {len(summary.files)} files ({skipped} unchanged, skipped) into {db}\n"
+        f"  read {read} = loaded {loaded} + duplicates {duplicates} + quarantined {quarantined}"
+    )
+    if summary.quarantined_by_reason:
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(summary.quarantined_by_reason.items()))
+        out.print(f"  quarantined by reason: {reasons} (see raw.quarantine)")
+
+
+def _report_build(args: argparse.Namespace, summary: BuildSummary) -> None:
+    if args.quiet:
+        return
+    out = Console(highlight=False)
+    out.print(
+        f"build: {summary.models} models, {summary.tests_passed} tests passed, "
+        f"{len(summary.warnings)} warnings"
+    )
+    for warning in summary.warnings:
+        out.print(f"  warn: {warning}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

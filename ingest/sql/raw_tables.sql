@@ -1,0 +1,116 @@
+-- The raw layer: what `callmart ingest` writes. Created if missing, never dropped.
+-- Unix-ms dates stay BIGINT here (as delivered); staging turns them into timestamps.
+-- Empty values (null, "", "0", 0, {}, []) of ids, texts, dates, objects and lists are NULL;
+-- numeric measures (duration, hold_time, ...) keep 0.
+
+create schema if not exists raw;
+
+create table if not exists raw.dialpad_call_events (
+    event_hash                 varchar not null primary key,  -- sha256 of the canonical payload JSON
+    call_id                    bigint not null,
+    state                      varchar not null,
+    direction                  varchar,
+    master_call_id             bigint,
+    entry_point_call_id        bigint,
+    operator_call_id           bigint,
+    event_timestamp            bigint,
+    date_started               bigint,
+    date_rang                  bigint,
+    date_first_rang            bigint,
+    date_queued                bigint,
+    date_connected             bigint,
+    date_ended                 bigint,
+    duration                   double,
+    total_duration             double,
+    hold_time                  double,
+    talk_time                  double,
+    mos_score                  double,
+    internal_number            varchar,
+    external_number            varchar,
+    group_id                   varchar,
+    is_transferred             boolean,
+    was_recorded               boolean,
+    target_id                  bigint,
+    target_type                varchar,
+    target_name                varchar,
+    target_email               varchar,
+    target_phone               varchar,
+    target_office_id           bigint,
+    contact_id                 varchar,
+    contact_type               varchar,
+    contact_name               varchar,
+    contact_email              varchar,
+    contact_phone              varchar,
+    entry_point_target_id      bigint,
+    entry_point_target_type    varchar,
+    entry_point_target_name    varchar,
+    entry_point_target_email   varchar,
+    entry_point_target_phone   varchar,
+    entry_point_target_office_id bigint,
+    proxy_target_id            bigint,
+    proxy_target_type          varchar,
+    proxy_target_name          varchar,
+    proxy_target_email         varchar,
+    proxy_target_phone         varchar,
+    proxy_target_office_id     bigint,
+    csat_score                 varchar,
+    pcsat_score                varchar,
+    csat_recording_urls        varchar[],
+    csat_transcriptions        varchar[],
+    custom_data                varchar,
+    transcription_text         varchar,
+    voicemail_link             varchar,
+    recording_url              varchar[],
+    recording_details          struct(
+                                   id varchar,
+                                   url varchar,
+                                   duration double,
+                                   start_time bigint,
+                                   recording_type varchar
+                               )[],
+    call_recording_ids         varchar[],
+    screen_recording_urls      varchar[],
+    labels                     varchar[],
+    recap_summary              varchar,
+    recap_outcome              varchar,
+    recap_purposes             varchar[],
+    recap_action_items         varchar[],
+    call_dispositions          json,
+    routing_breadcrumbs        json,
+    transferred_from           json,
+    ai_playbook                json,
+    received_at                timestamp,   -- the envelope's received_at (UTC), if any
+    event_at                   timestamp not null,
+    event_at_source            varchar not null,  -- event | received | fallback
+    payload                    json not null,     -- the whole decoded payload, canonical JSON
+    source_file                varchar not null,
+    source_line                bigint not null,
+    load_id                    varchar not null,
+    loaded_at                  timestamp not null
+);
+
+create table if not exists raw.quarantine (
+    source_file                varchar not null,
+    source_line                bigint not null,
+    raw_text                   varchar not null,
+    raw_hash                   varchar not null,  -- sha256 of raw_text: a re-read adds no row
+    reason                     varchar not null,  -- a QuarantineReason code
+    detail                     varchar,
+    load_id                    varchar not null,
+    loaded_at                  timestamp not null
+);
+
+create table if not exists raw.load_log (
+    load_id                    varchar not null,
+    path                       varchar not null,
+    file_sha256                varchar not null,  -- of the whole file as read
+    file_bytes                 bigint not null,
+    start_offset               bigint not null,   -- > 0 when only a grown file's tail was read
+    end_line                   bigint not null,   -- last line (or array element) number read
+    read_count                 bigint not null,
+    loaded_count               bigint not null,
+    duplicate_count            bigint not null,
+    quarantined_count          bigint not null,
+    started_at                 timestamp not null,
+    finished_at                timestamp not null
+);
