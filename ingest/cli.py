@@ -27,25 +27,25 @@ SECRET_ENV = "DIALPAD_WEBHOOK_SECRET"
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    err = Console(stderr=True)
     try:
         return int(args.handler(args) or 0)
     except CallmartError as error:
-        err.print(f"callmart: error: {error}", markup=False, highlight=False)
+        _fail(f"error: {error}")
         return 1
     except KeyboardInterrupt:
-        err.print("callmart: interrupted; nothing from the unfinished load was kept")
+        _fail("interrupted; nothing from the unfinished load was kept")
         return 130
     except Exception as error:  # a bug or an environment fault: still one line, unless asked
         if os.environ.get("CALLMART_DEBUG"):
             raise
         reason = " ".join(str(error).split())[:300]
-        err.print(
-            f"callmart: unexpected {type(error).__name__}: {reason} (CALLMART_DEBUG=1 shows more)",
-            markup=False,
-            highlight=False,
-        )
+        _fail(f"unexpected {type(error).__name__}: {reason} (CALLMART_DEBUG=1 shows more)")
         return 1
+
+
+def _fail(message: str) -> None:
+    """One line on stderr, never wrapped."""
+    print(f"callmart: {' '.join(message.split())}", file=sys.stderr)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -83,11 +83,14 @@ class Decoder:
             yield self._outcome(record.line, element, text)
 
     def _parse(self, text: str) -> Any:
-        if text[0] in "{[":
-            return _loads(text)
         if _JWT.fullmatch(text):
             return _Token(text)
-        raise RecordRejected(QuarantineReason.NOT_JSON, "neither JSON nor a compact JWT")
+        try:
+            return canonical.loads(text)
+        except ValueError as error:
+            raise RecordRejected(
+                QuarantineReason.NOT_JSON, "neither JSON nor a compact JWT"
+            ) from error
 
     def _outcome(self, line: int, element: Any, text: str) -> Event | Rejected:
         try:
@@ -120,7 +123,14 @@ class Decoder:
         raise RecordRejected(QuarantineReason.BAD_ENVELOPE, "payload is not an object or a JWT")
 
     def _claims(self, token: str) -> dict[str, Any]:
-        return _object(_loads(self.verify_jwt(token)))
+        text = self.verify_jwt(token)
+        try:
+            claims = canonical.loads(text)
+        except ValueError as error:
+            raise RecordRejected(QuarantineReason.MALFORMED_JWT, "claims are not JSON") from error
+        if not isinstance(claims, dict):
+            raise RecordRejected(QuarantineReason.MALFORMED_JWT, "claims are not a JSON object")
+        return claims
 
     def verify_jwt(self, token: str) -> str:
         """The claims' JSON text of a token that verifies as HS256 with our secret."""

@@ -75,7 +75,6 @@ STATE_DATE = {
     "blocked": "date_ended",
 }
 _EMPTY_TEXT = ("", "0", "{}", "[]")
-_LINEAGE = ("event_hash", "payload", "received_at_ms", "source_line", "raw_text")
 
 
 def events_frame(events: Sequence[Event]) -> pl.DataFrame:
@@ -98,12 +97,17 @@ def events_frame(events: Sequence[Event]) -> pl.DataFrame:
 
 
 def extract_fields(con: duckdb.DuckDBPyConnection, events: pl.DataFrame) -> pl.DataFrame:
-    """Every documented field as text (lists as lists of text), beside the lineage columns."""
-    con.register("_events_to_extract", events)
+    """Every documented field as text (lists as lists of text), beside the lineage columns.
+
+    Only the payload goes through DuckDB; its rows come back in order (DuckDB preserves
+    insertion order), so the lineage columns are set beside them.
+    """
+    con.register("_events_to_extract", events.select("payload"))
     try:
-        return con.sql(_EXTRACT_SQL).pl()
+        fields = con.sql(_EXTRACT_SQL).pl()
     finally:
         con.unregister("_events_to_extract")
+    return pl.concat([events, fields], how="horizontal")
 
 
 def _extract_sql() -> str:
@@ -134,7 +138,6 @@ def _extract_sql() -> str:
     documents = [f"f.{name}::varchar as {name}" for name in JSON_FIELDS]
     columns = ",\n            ".join(
         [
-            *_LINEAGE,
             *scalars,
             *parties,
             *lists,

@@ -90,14 +90,14 @@ class _Previous:
 
 
 def _previous_load(con: duckdb.DuckDBPyConnection, path: str) -> _Previous | None:
-    row = con.execute(
+    rows = con.execute(
         """
         select file_sha256, file_bytes, end_line from raw.load_log
         where path = ? order by finished_at desc limit 1
         """,
         [path],
-    ).fetchone()
-    return _Previous(*row) if row else None
+    ).fetchall()
+    return _Previous(*rows[0]) if rows else None
 
 
 def _load_file(
@@ -137,7 +137,8 @@ def _load_file(
             progress(chunk.end_offset - consumed)
         consumed = chunk.end_offset
         end_line = chunk.end_line
-    con.execute(
+    _rowcount(
+        con,
         "insert into raw.load_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             summary.load_id,
@@ -190,7 +191,9 @@ def _merge_chunk(
                 ),
             ]
         )
-        inserted = _insert_events(con, good, source, load_id, loaded_at)
+        inserted = _insert_events(
+            con, good.drop("raw_text", "unparseable"), source, load_id, loaded_at
+        )
         result.loaded += inserted
         result.duplicates += good.height - inserted
     if quarantine.height:
@@ -212,47 +215,51 @@ def _insert_events(
     """
     if good.height == 0:
         return 0
+    lineage = [source, load_id, loaded_at]
     con.register("_chunk_events", good)
     try:
-        con.execute(
-            """
-            create or replace temp table _chunk as
-            select
-                * exclude (payload, received_at_ms, event_at_ms, unparseable, raw_text),
-                payload::json as payload,
-                make_timestamp(received_at_ms * 1000) as received_at,
-                make_timestamp(event_at_ms * 1000) as event_at,
-                ? as source_file,
-                ? as load_id,
-                ?::timestamp as loaded_at,
-            from _chunk_events
-            qualify row_number() over (
-                partition by event_hash order by received_at_ms asc nulls last, source_line
-            ) = 1
-            """,
-            [source, load_id, loaded_at],
+        if good["received_at_ms"].is_not_null().any():
+            _rowcount(con, _KEEP_EARLIEST_RECEIVED, lineage)
+        return _rowcount(
+            con,
+            f"insert or ignore into raw.dialpad_call_events by name {_CHUNK_COPIES}",
+            lineage,
         )
     finally:
         con.unregister("_chunk_events")
-    con.execute(
-        """
-        update raw.dialpad_call_events as stored
-        set received_at = copy.received_at,
-            event_at = copy.event_at,
-            event_at_source = copy.event_at_source,
-            source_file = copy.source_file,
-            source_line = copy.source_line,
-            load_id = copy.load_id,
-            loaded_at = copy.loaded_at
-        from _chunk as copy
-        where stored.event_hash = copy.event_hash
-          and copy.received_at is not null
-          and (stored.received_at is null or copy.received_at < stored.received_at)
-        """
-    )
-    before = _count(con, "raw.dialpad_call_events")
-    con.execute("insert or ignore into raw.dialpad_call_events by name select * from _chunk")
-    return _count(con, "raw.dialpad_call_events") - before
+
+
+# One row per identity hash in the chunk: the copy received first (then the first line).
+_CHUNK_COPIES = """
+    select
+        * exclude (payload, received_at_ms, event_at_ms),
+        payload::json as payload,
+        make_timestamp(received_at_ms * 1000) as received_at,
+        make_timestamp(event_at_ms * 1000) as event_at,
+        $1 as source_file,
+        $2 as load_id,
+        $3::timestamp as loaded_at,
+    from _chunk_events
+    qualify row_number() over (
+        partition by event_hash order by received_at_ms asc nulls last, source_line
+    ) = 1
+"""
+
+# CONTRACT section 3: among copies of an event, the earliest envelope received_at is kept.
+_KEEP_EARLIEST_RECEIVED = f"""
+    update raw.dialpad_call_events as stored
+    set received_at = copy.received_at,
+        event_at = copy.event_at,
+        event_at_source = copy.event_at_source,
+        source_file = copy.source_file,
+        source_line = copy.source_line,
+        load_id = copy.load_id,
+        loaded_at = copy.loaded_at
+    from ({_CHUNK_COPIES}) as copy
+    where stored.event_hash = copy.event_hash
+      and copy.received_at is not null
+      and (stored.received_at is null or copy.received_at < stored.received_at)
+"""
 
 
 def _insert_quarantine(
@@ -264,8 +271,8 @@ def _insert_quarantine(
 ) -> int:
     con.register("_chunk_quarantine", quarantine)
     try:
-        before = _count(con, "raw.quarantine")
-        con.execute(
+        return _rowcount(
+            con,
             """
             insert into raw.quarantine by name
             select distinct on (source_line, raw_hash)
@@ -287,7 +294,6 @@ def _insert_quarantine(
             """,
             [source, load_id, loaded_at, source],
         )
-        return _count(con, "raw.quarantine") - before
     finally:
         con.unregister("_chunk_quarantine")
 
@@ -309,9 +315,12 @@ def _rejected_frame(rejected: list[Rejected]) -> pl.DataFrame:
     )
 
 
-def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    row = con.execute(f"select count(*) from {table}").fetchone()
-    return int(row[0]) if row else 0
+def _rowcount(
+    con: duckdb.DuckDBPyConnection, statement: str, parameters: list[object] | None = None
+) -> int:
+    """Run a statement to completion; for an insert or update, the rows it changed."""
+    rows = con.execute(statement, parameters or []).fetchall()
+    return int(rows[0][0]) if rows and rows[0] and rows[0][0] is not None else 0
 
 
 def _now() -> datetime:

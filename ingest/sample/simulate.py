@@ -1,0 +1,213 @@
+"""Simulated Dialpad traffic with its expected marts known by construction.
+
+    python -m ingest.sample.simulate --events 3000 --seed 7 --out ingest/sample
+
+writes `landing/` (the files to ingest), `expected/` (conversations.ndjson, legs.ndjson,
+scenarios.ndjson, summary.json) and `jwt_secret.txt` (the HS256 secret of the JWTs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from ingest.sample.directory import TWO_53, Ids, build_directory
+from ingest.sample.encode import GoodEvent, Reason, add_bad_records, deliver, write_landing
+from ingest.sample.expected import expected_conversation, expected_legs
+from ingest.sample.model import Conversation, TimeSource
+from ingest.sample.payloads import build_payload
+from ingest.sample.scenarios import FLOWS, IN_PROGRESS_FLOWS, Sim, assign_time_sources
+
+SAMPLE_SECRET = "callmart-sample-dialpad-webhook-secret-4f9a2c7e1b8d6035a1e9c4b7d2f80e63"
+WINDOW_START_MS = 1_772_409_600_000  # 2026-03-02T00:00:00Z
+DAY_MS = 86_400_000
+WINDOW_DAYS = 3
+EVENTS_PER_CONVERSATION = 13  # about; spreads the conversations over the window
+
+FALLBACK_DATES = {
+    "calling": "date_started",
+    "preanswer": "date_started",
+    "ringing": "date_rang",
+    "queued": "date_queued",
+    "connected": "date_connected",
+    "hangup": "date_ended",
+    "missed": "date_ended",
+    "blocked": "date_ended",
+}
+
+
+def next_start(sim: Sim, at: int, mean_gap: float) -> int:
+    """The next conversation's start: busier by day than by night; some span midnight."""
+    hour = at // 3_600_000 % 24
+    factor = 0.6 if 8 <= hour < 20 else 2.0
+    following = at + 1 + int(sim.rng.expovariate(1 / mean_gap) * factor)
+    midnight = following // DAY_MS * DAY_MS
+    if midnight > at and sim.chance(0.7):
+        following = max(at + 1, midnight - sim.ms(10, 240))
+    return following
+
+
+def choose_flow(sim: Sim, index: int, seen: set[str]) -> str:
+    """Every other conversation is a flow not seen yet, until all have been; else by weight."""
+    unseen = [name for name in FLOWS if name not in seen]
+    if unseen and index % 2 == 0:
+        return unseen[0]
+    names = list(FLOWS)
+    return sim.rng.choices(names, [FLOWS[name][1] for name in names])[0]
+
+
+def build_conversations(sim: Sim, events: int) -> list[Conversation]:
+    """Conversations until about `events` events, then the calls still in progress."""
+    mean_gap = WINDOW_DAYS * DAY_MS * EVENTS_PER_CONVERSATION / max(events, 1)
+    conversations: list[Conversation] = []
+    seen: set[str] = set()
+    total, at = 0, WINDOW_START_MS + sim.ms(60, 600)
+    while total < events:
+        name = choose_flow(sim, len(conversations), seen)
+        conversations.append(FLOWS[name][0](sim, at))
+        seen.add(name)
+        total += conversations[-1].event_count
+        at = next_start(sim, at, mean_gap)
+    for flow in IN_PROGRESS_FLOWS.values():
+        conversations.append(flow(sim, at))
+        at += sim.ms(20, 120)
+    for conversation in conversations:
+        assign_time_sources(sim, conversation)
+    return conversations
+
+
+def canonical_hash(payload: dict[str, Any]) -> str:
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def event_at(event: GoodEvent) -> int:
+    """CONTRACT section 3 "Event time", for the copy the warehouse keeps."""
+    payload = event.payload
+    if event.time_source is TimeSource.EVENT:
+        return int(payload["event_timestamp"])
+    if event.time_source is TimeSource.RECEIVED:
+        return event.at
+    own = FALLBACK_DATES.get(payload["state"])
+    if own and payload.get(own):
+        return int(payload[own])
+    return max(int(v) for k, v in payload.items() if k.startswith("date_") and v)
+
+
+def good_events(
+    conversations: list[Conversation], sim: Sim, quirks: Counter[str]
+) -> list[GoodEvent]:
+    events = []
+    hashes: set[str] = set()
+    for conversation in conversations:
+        for leg in conversation.legs_with_events:
+            for event in leg.events:
+                payload = build_payload(leg, event, sim.rng, quirks)
+                digest = canonical_hash(payload)
+                if digest in hashes:
+                    raise ValueError(f"two events of leg {leg.call_id} have one payload")
+                hashes.add(digest)
+                events.append(GoodEvent(payload, event.at, event.time_source))
+    return events
+
+
+def write_ndjson(path: Path, rows: Iterable[dict[str, Any]]) -> None:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+
+def id_quirks(conversations: list[Conversation]) -> Counter[str]:
+    call_ids = [leg.call_id for c in conversations for leg in c.legs]
+    as_floats = Counter(float(call_id) for call_id in call_ids)
+    return Counter(
+        {
+            "call_ids_above_2_53": sum(call_id > TWO_53 for call_id in call_ids),
+            "call_ids_sharing_a_double": sum(as_floats[float(i)] > 1 for i in call_ids),
+        }
+    )
+
+
+def summarise(
+    conversations: list[Conversation],
+    events: list[GoodEvent],
+    written: dict[str, int],
+    bad: Counter[str],
+    quirks: Counter[str],
+) -> dict[str, Any]:
+    records = sum(written.values())
+    quarantined = sum(bad.values())
+    quirks.update(q for c in conversations for q in c.quirks)
+    quirks.update(id_quirks(conversations))
+    return {
+        "records": records,
+        "distinct_events": len(events),
+        "duplicates": records - len(events) - quarantined,
+        "quarantined": quarantined,
+        "quarantined_by_reason": {reason: bad[reason] for reason in Reason.ALL},
+        "conversations": len(conversations),
+        "legs": sum(len(c.legs_with_events) for c in conversations),
+        "in_progress_conversations": sum(c.flow.startswith("in_progress") for c in conversations),
+        "watermark_at": max(event_at(event) for event in events),
+        "event_time_sources": dict(sorted(Counter(e.time_source.value for e in events).items())),
+        "flows": dict(sorted(Counter(c.flow for c in conversations).items())),
+        "quirks": dict(sorted(quirks.items())),
+        "files": written,
+    }
+
+
+def write_sample(
+    out_dir: Path, events: int, seed: int = 7, secret: str = SAMPLE_SECRET
+) -> dict[str, Any]:
+    """Write landing files, expected marts and the JWT secret under `out_dir`.
+
+    Deterministic for a given (events, seed). Returns the summary (also written to
+    expected/summary.json).
+    """
+    rng = random.Random(seed)
+    ids = Ids(rng)
+    sim = Sim(rng, ids, build_directory(rng, ids))
+    conversations = build_conversations(sim, events)
+    quirks: Counter[str] = Counter()
+    good = good_events(conversations, sim, quirks)
+    landing = deliver(good, rng, secret)
+    ghosts = [ids.new() for _ in range(len(Reason.ALL) * max(1, events // 600))]
+    bad = add_bad_records(landing, good, ghosts, max(1, events // 600), rng, secret)
+    written = write_landing(landing, out_dir / "landing", rng)
+    quirks.update(landing.stats)
+    summary = summarise(conversations, good, written, bad, quirks)
+
+    expected = out_dir / "expected"
+    expected.mkdir(parents=True, exist_ok=True)
+    rows = [(expected_conversation(c), c) for c in conversations]
+    rows.sort(key=lambda row: (row[0]["started_at"], row[0]["conversation_id"]))
+    write_ndjson(expected / "conversations.ndjson", (row for row, _ in rows))
+    write_ndjson(expected / "legs.ndjson", (leg for _, c in rows for leg in expected_legs(c)))
+    write_ndjson(
+        expected / "scenarios.ndjson",
+        (
+            {"conversation_id": row["conversation_id"], "flow": c.flow, "quirks": sorted(c.quirks)}
+            for row, c in rows
+        ),
+    )
+    (expected / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (out_dir / "jwt_secret.txt").write_text(secret)
+    return summary
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=3000, help="distinct good events, about")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent)
+    args = parser.parse_args(argv)
+    summary = write_sample(args.out, args.events, args.seed)
+    print(json.dumps({k: summary[k] for k in ("records", "distinct_events", "conversations")}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""Shared fixtures: a fresh warehouse per test, and helpers to write landing files."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import jwt
+import pytest
+
+from ingest.cli import main
+
+SECRET = "test-secret-0123456789abcdef0123456789"
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def event(call_id: Any = 1001, state: str = "hangup", **fields: Any) -> dict[str, Any]:
+    """A small Dialpad payload; `event_timestamp` defaults to a fixed instant."""
+    payload: dict[str, Any] = {
+        "call_id": call_id,
+        "state": state,
+        "direction": "inbound",
+        "date_started": 1_700_000_000_000,
+        "event_timestamp": 1_700_000_001_000,
+    }
+    payload.update(fields)
+    return {k: v for k, v in payload.items() if v is not _ABSENT}
+
+
+_ABSENT = object()
+ABSENT = _ABSENT
+
+
+def sign(payload: dict[str, Any], secret: str = SECRET, algorithm: str = "HS256") -> str:
+    return jwt.encode(payload, secret, algorithm=algorithm)
+
+
+def write_lines(path: Path, lines: Iterable[str | dict[str, Any]]) -> Path:
+    text = "".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.name.endswith(".gz"):
+        path.write_bytes(gzip.compress(text.encode()))
+    else:
+        path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "warehouse.duckdb"
+
+
+@pytest.fixture
+def ingest(db: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., int]:
+    """Run `callmart ingest` in-process with the test secret; returns the exit status."""
+    monkeypatch.setenv("DIALPAD_WEBHOOK_SECRET", SECRET)
+
+    def run(*paths: Path | str, secret: bool = True) -> int:
+        if not secret:
+            monkeypatch.delenv("DIALPAD_WEBHOOK_SECRET", raising=False)
+        return main(["ingest", "--quiet", "--db", str(db), *map(str, paths)])
+
+    return run
+
+
+@pytest.fixture
+def query(db: Path) -> Callable[[str], list[tuple[Any, ...]]]:
+    def run(sql: str) -> list[tuple[Any, ...]]:
+        with duckdb.connect(str(db), read_only=True) as con:
+            return con.execute(sql).fetchall()
+
+    return run

@@ -1,0 +1,68 @@
+"""The command line: one-line errors, exit codes, help."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ingest.cli import main
+
+
+def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ingest.cli", *args], cwd=cwd, capture_output=True, text=True
+    )
+
+
+def test_a_missing_path_is_one_line_and_a_non_zero_exit(tmp_path: Path) -> None:
+    result = _run(
+        "ingest", "--db", str(tmp_path / "w.duckdb"), "nowhere/at/all.ndjson", cwd=tmp_path
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == "callmart: error: nowhere/at/all.ndjson: no such file or folder"
+
+
+def test_a_glob_that_matches_nothing_is_an_error(tmp_path: Path) -> None:
+    result = _run(
+        "ingest", "--db", str(tmp_path / "w.duckdb"), str(tmp_path / "*.jwt"), cwd=tmp_path
+    )
+    assert result.returncode == 1
+    assert "matches no file" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_unreadable_secret_file_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "a.ndjson").write_text("")
+    result = _run(
+        "ingest",
+        "--jwt-secret-file",
+        str(tmp_path / "nope"),
+        str(tmp_path / "a.ndjson"),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("callmart: error: cannot read the JWT secret file")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_db_defaults_to_the_environment_then_the_working_directory(
+    tmp_path: Path, monkeypatch
+) -> None:
+    (tmp_path / "a.ndjson").write_text('{"call_id": 1, "state": "hangup", "date_ended": 1}\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CALLMART_DB", raising=False)
+    assert main(["ingest", "--quiet", "a.ndjson"]) == 0
+    assert (tmp_path / "warehouse.duckdb").is_file()
+    monkeypatch.setenv("CALLMART_DB", str(tmp_path / "env.duckdb"))
+    assert main(["ingest", "--quiet", "a.ndjson"]) == 0
+    assert (tmp_path / "env.duckdb").is_file()
+
+
+def test_help_explains_every_option(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    out = capsys.readouterr().out
+    for option in ("--db", "--jwt-secret-file", "--full-refresh", "--quiet", "PATH"):
+        assert option in out

@@ -1,0 +1,54 @@
+"""One load is one transaction: SIGKILL mid-load leaves the warehouse as it was."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+from conftest import event, write_lines
+
+
+def _snapshot(db: Path) -> tuple[object, ...]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return tuple(
+            con.execute(sql).fetchall()
+            for sql in (
+                "select count(*), sum(call_id) from raw.dialpad_call_events",
+                "select count(*) from raw.quarantine",
+                "select path, read_count from raw.load_log order by path",
+            )
+        )
+
+
+def test_a_kill_during_a_load_changes_nothing(tmp_path: Path, ingest) -> None:
+    db = tmp_path / "warehouse.duckdb"
+    write_lines(tmp_path / "first" / "a.ndjson", [event(1), event(2), "{bad"])
+    assert ingest(tmp_path / "first") == 0
+    before = _snapshot(db)
+
+    big = tmp_path / "big" / "big.ndjson"
+    big.parent.mkdir()
+    with big.open("w") as handle:
+        for i in range(150_000):
+            handle.write(json.dumps(event(10_000 + i, target={"id": i, "name": "x" * 200})) + "\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ingest.cli", "ingest", "--quiet", "--db", str(db), str(big)],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
+    )
+    time.sleep(4)
+    assert process.poll() is None, "the load finished before it could be killed: make it bigger"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+    assert _snapshot(db) == before
+    assert ingest(big) == 0  # the next run completes the load
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select count(*) from raw.dialpad_call_events").fetchall() == [
+            (150_002,)
+        ]

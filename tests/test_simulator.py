@@ -1,0 +1,868 @@
+"""Tests of the traffic simulator (ingest.sample), not of the warehouse.
+
+Besides the summary's arithmetic and the contract's invariants on the expected values,
+the landing files are read back here with a deliberately small reader (CONTRACT
+sections 2-4: decode, verify, dedupe, event time, call graph, leg roles), so that the
+payloads are shown to say what the expected files claim.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+
+from ingest.sample import SAMPLE_SECRET, write_sample
+from ingest.sample.directory import TWO_53, Ids, build_directory
+from ingest.sample.expected import (
+    expected_conversation,
+    expected_legs,
+    union_length,
+)
+from ingest.sample.model import (
+    LIVE_STATES,
+    Contact,
+    Conversation,
+    Leg,
+    Role,
+    ScenarioError,
+    Target,
+    TimeSource,
+)
+from ingest.sample.scenarios import FLOWS, IN_PROGRESS_FLOWS, Sim, call_center_hop
+
+SAMPLE_DIR = Path(__file__).resolve().parents[1] / "ingest" / "sample"
+EMPTY: tuple[Any, ...] = (None, "", "0", 0, {}, [])
+LIVE_ORDER = (
+    "preanswer", "calling", "ringing", "queued", "connected", "hold", "parked", "merged",
+    "monitor", "barge", "takeover", "voicemail", "eavesdrop", "admin", "missed", "blocked",
+    "hangup",
+)  # fmt: skip
+STATE_RANK = {state: rank for rank, state in enumerate(LIVE_ORDER, start=1)}
+FALLBACK_DATES = {
+    "calling": "date_started",
+    "preanswer": "date_started",
+    "ringing": "date_rang",
+    "queued": "date_queued",
+    "connected": "date_connected",
+    "hangup": "date_ended",
+    "missed": "date_ended",
+    "blocked": "date_ended",
+}
+
+
+# -- fixtures ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("sample")
+    write_sample(out, events=3000, seed=7)
+    return out
+
+
+def read_ndjson(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def conversations(sample: Path) -> list[dict[str, Any]]:
+    return read_ndjson(sample / "expected" / "conversations.ndjson")
+
+
+@pytest.fixture(scope="module")
+def legs(sample: Path) -> list[dict[str, Any]]:
+    return read_ndjson(sample / "expected" / "legs.ndjson")
+
+
+@pytest.fixture(scope="module")
+def summary(sample: Path) -> dict[str, Any]:
+    return json.loads((sample / "expected" / "summary.json").read_text())
+
+
+# -- a small reader of the landing files ------------------------------------------------
+
+
+@dataclass
+class Loaded:
+    records: int
+    copies: int
+    events: dict[str, tuple[dict[str, Any], int | None]]  # hash -> (payload, received_at)
+    quarantined: Counter[str]
+
+
+def file_records(path: Path) -> list[Any]:
+    raw = path.read_bytes()
+    text = (gzip.decompress(raw) if path.name.endswith(".gz") else raw).decode()
+    if ".json" in path.suffixes and ".jsonl" not in path.name and ".ndjson" not in path.name:
+        return list(json.loads(text))
+    return text.splitlines()
+
+
+def decode_token(token: str, secret: str) -> dict[str, Any] | str:
+    """The claims, or the quarantine reason."""
+    try:
+        if jwt.get_unverified_header(token).get("alg") != "HS256":
+            return "wrong_algorithm"
+        return jwt.decode(token, secret, algorithms=["HS256"])
+    except jwt.InvalidSignatureError:
+        return "bad_signature"
+
+
+def received_ms(value: int | str) -> int:
+    if isinstance(value, int):
+        return value
+    return round(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def decode_record(record: Any, secret: str, jwt_line: bool) -> tuple[Any, int | None]:
+    """(payload or reason, received_at) for one line or array element."""
+    if isinstance(record, str):
+        if jwt_line:
+            return decode_token(record, secret), None
+        try:
+            record = json.loads(record)
+        except json.JSONDecodeError:
+            return "not_json", None
+    received = None
+    if isinstance(record, dict) and "received_at" in record and "payload" in record:
+        received = received_ms(record["received_at"])
+        record = record["payload"]
+        if isinstance(record, str):
+            return decode_token(record, secret), received
+    return record, received
+
+
+def canonical_hash(payload: dict[str, Any]) -> str:
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def load(folder: Path, secret: str) -> Loaded:
+    loaded = Loaded(0, 0, {}, Counter())
+    for path in sorted(folder.iterdir()):
+        for record in file_records(path):
+            loaded.records += 1
+            payload, received = decode_record(
+                record, secret, path.name.startswith("dialpad_webhook")
+            )
+            if isinstance(payload, str):
+                loaded.quarantined[payload] += 1
+                continue
+            if "call_id" not in payload or "state" not in payload:
+                loaded.quarantined[
+                    "missing_call_id" if "call_id" not in payload else "missing_state"
+                ] += 1
+                continue
+            loaded.copies += 1
+            digest = canonical_hash(payload)
+            _, kept = loaded.events.get(digest, (payload, None))
+            if received is not None and (kept is None or received < kept):
+                kept = received
+            loaded.events[digest] = (payload, kept)
+    return loaded
+
+
+def ident(value: Any) -> int | None:
+    return None if value in EMPTY else int(value)
+
+
+def event_at(payload: dict[str, Any], received: int | None) -> tuple[int, str]:
+    if payload.get("event_timestamp") not in EMPTY:
+        return int(payload["event_timestamp"]), "event"
+    if received is not None:
+        return received, "received"
+    own = FALLBACK_DATES.get(payload["state"])
+    if own and payload.get(own) not in EMPTY:
+        return int(payload[own]), "fallback"
+    dates = [int(v) for k, v in payload.items() if k.startswith("date_") and v not in EMPTY]
+    return max(dates), "fallback"
+
+
+@dataclass
+class ReadLeg:
+    call_id: int
+    events: list[tuple[int, str, dict[str, Any]]]  # (event_at, source, payload), in order
+
+    @property
+    def live(self) -> list[tuple[int, str, dict[str, Any]]]:
+        return [e for e in self.events if e[2]["state"] in LIVE_STATES]
+
+    def entry_point(self) -> int | None:
+        refs = self.refs("entry_point_call_id")
+        assert len(refs) <= 1
+        return next(iter(refs), None)
+
+    def carries(self, key: str) -> bool:
+        return any(p.get(key) not in EMPTY for _, _, p in self.events)
+
+    def refs(self, key: str) -> set[int]:
+        return {v for _, _, p in self.events if (v := ident(p.get(key))) and v != self.call_id}
+
+    def date(self, key: str, pick: Any) -> int | None:
+        values = [int(p[key]) for _, _, p in self.live if p.get(key) not in EMPTY]
+        return pick(values) if values else None
+
+    def has(self, *states: str) -> bool:
+        return any(p["state"] in states for _, _, p in self.events)
+
+    def flag(self, key: str) -> bool:
+        truthy = (True, "TRUE", "true", "True")
+        return any(
+            p.get(key) in truthy or p.get("is_transfer") in truthy for _, _, p in self.events
+        )
+
+    @property
+    def target(self) -> dict[str, Any]:
+        return [p["target"] for _, _, p in self.live if p.get("target")][-1]
+
+
+def read_legs(loaded: Loaded) -> dict[int, ReadLeg]:
+    """Each leg's events in contract order: event time, state rank, identity hash."""
+    by_leg: dict[int, list[tuple[int, int, str, str, dict[str, Any]]]] = defaultdict(list)
+    for digest, (payload, received) in loaded.events.items():
+        at, source = event_at(payload, received)
+        rank = STATE_RANK.get(payload["state"], 99)
+        by_leg[int(payload["call_id"])].append((at, rank, digest, source, payload))
+    legs = {}
+    for call_id, rows in by_leg.items():
+        rows.sort(key=lambda row: row[:3])
+        legs[call_id] = ReadLeg(call_id, [(at, source, p) for at, _, _, source, p in rows])
+    return legs
+
+
+def components(legs: dict[int, ReadLeg]) -> dict[int, int]:
+    """call_id -> a representative of its connected component (union-find)."""
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for leg in legs.values():
+        find(leg.call_id)
+        for key in ("master_call_id", "entry_point_call_id", "operator_call_id"):
+            for other in leg.refs(key):
+                parent[find(other)] = find(leg.call_id)
+    return {call_id: find(call_id) for call_id in parent}
+
+
+def roles(legs: dict[int, ReadLeg]) -> dict[int, str]:
+    """CONTRACT section 4 "Leg roles", in its order."""
+    named_operators = {op for leg in legs.values() for op in leg.refs("operator_call_id")}
+    named_entry_points = {ep for leg in legs.values() for ep in leg.refs("entry_point_call_id")}
+    chosen: dict[int, int] = {}
+    for leg in sorted(
+        legs.values(), key=lambda leg: (leg.date("date_connected", min) or 0, leg.call_id)
+    ):
+        entry_point = leg.entry_point()
+        if entry_point is None or leg.date("date_connected", min) is None:
+            continue
+        if leg.has("monitor", "barge", "takeover") or leg.call_id in named_operators:
+            continue
+        ep_leg = legs.get(entry_point)
+        if (ep_leg is None or not ep_leg.refs("operator_call_id")) and entry_point not in chosen:
+            chosen[entry_point] = leg.call_id
+    result = {}
+    for leg in legs.values():
+        entry_point = leg.entry_point()
+        if leg.call_id in named_operators:
+            result[leg.call_id] = "operator"
+        elif leg.has("monitor", "barge", "takeover"):
+            result[leg.call_id] = "monitor"
+        elif entry_point is not None and chosen.get(entry_point) == leg.call_id:
+            result[leg.call_id] = "operator"
+        elif entry_point is not None and leg.date("date_connected", min) is not None:
+            result[leg.call_id] = "monitor"
+        elif entry_point is not None:
+            result[leg.call_id] = "ring_attempt"
+        elif (
+            leg.call_id in named_entry_points
+            or leg.refs("operator_call_id")
+            or leg.carries("group_id")
+            or leg.date("date_queued", min) is not None
+            or leg.has("queued")
+        ):
+            result[leg.call_id] = "entry_point"
+        else:
+            result[leg.call_id] = "direct"
+    return result
+
+
+def leg_holds(leg: ReadLeg, end: int) -> tuple[list[tuple[int, int]], bool]:
+    live = leg.live
+    intervals, unknown = [], False
+    for i, (at, source, payload) in enumerate(live):
+        if payload["state"] == "hold":
+            intervals.append((at, live[i + 1][0] if i + 1 < len(live) else end))
+            unknown = unknown or source == "fallback"
+    return intervals, unknown
+
+
+@pytest.fixture(scope="module")
+def read_back(sample: Path) -> tuple[Loaded, dict[int, ReadLeg]]:
+    secret = (sample / "jwt_secret.txt").read_text()
+    loaded = load(sample / "landing", secret)
+    return loaded, read_legs(loaded)
+
+
+# -- the sample as a whole ----------------------------------------------------------------
+
+
+def test_summary_counts_add_up(summary: dict[str, Any], legs: list[dict[str, Any]]) -> None:
+    assert summary["records"] == (
+        summary["distinct_events"] + summary["duplicates"] + summary["quarantined"]
+    )
+    assert summary["quarantined"] == sum(summary["quarantined_by_reason"].values())
+    assert summary["records"] == sum(summary["files"].values())
+    assert summary["legs"] == len(legs)
+    assert summary["duplicates"] > 0
+    assert set(summary["quarantined_by_reason"]) == {
+        "not_json", "bad_signature", "wrong_algorithm", "missing_call_id", "missing_state"
+    }  # fmt: skip
+    assert all(count > 0 for count in summary["quarantined_by_reason"].values())
+    assert 2700 <= summary["distinct_events"] <= 3300
+
+
+def test_landing_files_read_back_to_the_summary(
+    summary: dict[str, Any], read_back: tuple[Loaded, dict[int, ReadLeg]]
+) -> None:
+    loaded, _ = read_back
+    assert loaded.records == summary["records"]
+    assert len(loaded.events) == summary["distinct_events"]
+    assert loaded.copies - len(loaded.events) == summary["duplicates"]
+    assert dict(loaded.quarantined) == summary["quarantined_by_reason"]
+
+
+def test_landing_mixes_formats(sample: Path) -> None:
+    names = [path.name for path in (sample / "landing").iterdir()]
+    for ending in (".ndjson", ".jsonl.gz", ".json", ".json.gz", ".jwt", ".jwt.gz"):
+        assert any(name.endswith(ending) for name in names), ending
+    capture = file_records(sample / "landing" / "webhook_capture_2026-03-04.jsonl.gz")
+    envelopes = [json.loads(line) for line in capture if line.startswith('{"received_at"')]
+    assert any(isinstance(e["received_at"], str) for e in envelopes)
+    assert any(isinstance(e["received_at"], int) for e in envelopes)
+    assert any(isinstance(e["payload"], str) for e in envelopes)
+    assert any(isinstance(e["payload"], dict) for e in envelopes)
+
+
+def test_every_flow_appears(summary: dict[str, Any]) -> None:
+    assert set(summary["flows"]) == set(FLOWS) | set(IN_PROGRESS_FLOWS)
+    for quirk in (
+        "operator_events_missing", "operator_without_entry_point_ref",
+        "entry_point_names_no_operator", "unknown_hold", "monitor", "barge",
+        "ids_as_strings", "booleans_as_strings", "is_transfer_alias", "empty_id_spelled",
+        "recording_details", "recording_url_only", "post_call_conflicting_history",
+        "call_ids_sharing_a_double",
+    ):  # fmt: skip
+        assert summary["quirks"].get(quirk, 0) > 0, quirk
+    assert set(summary["event_time_sources"]) == {"event", "received", "fallback"}
+
+
+def test_deterministic_for_a_seed(tmp_path: Path) -> None:
+    first, second, other = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    assert write_sample(first, events=400, seed=3) == write_sample(second, events=400, seed=3)
+    write_sample(other, events=400, seed=4)
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+    for name in files:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    assert (first / "expected" / "conversations.ndjson").read_bytes() != (
+        other / "expected" / "conversations.ndjson"
+    ).read_bytes()
+
+
+def test_bundled_sample_is_current(sample: Path) -> None:
+    """The shipped files are exactly what write_sample(events=3000, seed=7) writes."""
+    for path in sorted(sample.rglob("*")):
+        if path.is_file():
+            bundled = SAMPLE_DIR / path.relative_to(sample)
+            assert bundled.exists(), bundled
+            assert bundled.read_bytes() == path.read_bytes(), bundled
+    assert (SAMPLE_DIR / "jwt_secret.txt").read_text() == SAMPLE_SECRET
+
+
+def test_bundled_landing_is_small() -> None:
+    size = sum(path.stat().st_size for path in (SAMPLE_DIR / "landing").iterdir())
+    assert size < 700_000
+
+
+def test_ids_are_big_and_sometimes_beyond_doubles(legs: list[dict[str, Any]]) -> None:
+    ids = [int(leg["leg_id"]) for leg in legs]
+    assert all(10**15 <= i < 10**16 for i in ids)
+    assert any(i > TWO_53 for i in ids)
+    assert len({float(i) for i in ids}) < len(ids)  # some ids share a double
+
+
+# -- the payloads say what the expected files say ---------------------------------------
+
+
+def test_call_graph_components_match(
+    read_back: tuple[Loaded, dict[int, ReadLeg]], legs: list[dict[str, Any]]
+) -> None:
+    _, read = read_back
+    component = components(read)
+    members: dict[int, set[int]] = defaultdict(set)
+    for call_id, root in component.items():
+        members[root].add(call_id)
+    by_conversation: dict[str, set[int]] = defaultdict(set)
+    for leg in legs:
+        by_conversation[leg["conversation_id"]].add(int(leg["leg_id"]))
+    for conversation_id, leg_ids in by_conversation.items():
+        with_events = members[component[int(conversation_id)]] & set(read)
+        assert with_events == leg_ids, conversation_id
+
+
+def test_leg_roles_follow_the_contract(
+    read_back: tuple[Loaded, dict[int, ReadLeg]], legs: list[dict[str, Any]]
+) -> None:
+    _, read = read_back
+    found = roles(read)
+    assert {leg["leg_id"]: leg["leg_role"] for leg in legs} == {
+        str(call_id): role for call_id, role in found.items()
+    }
+
+
+def test_leg_times_follow_from_payloads(
+    read_back: tuple[Loaded, dict[int, ReadLeg]], legs: list[dict[str, Any]]
+) -> None:
+    _, read = read_back
+    for row in legs:
+        leg = read[int(row["leg_id"])]
+        assert leg.date("date_started", min) == row["started_at"], row
+        assert leg.date("date_rang", min) == row["rang_at"], row
+        assert leg.date("date_connected", min) == row["connected_at"], row
+        assert leg.date("date_ended", max) == row["ended_at"], row
+        assert leg.flag("is_transferred") == row["is_transferred"], row
+        assert leg.live[-1][2]["state"] == row["last_live_state"], row
+        assert str(leg.target["id"]) == row["target_id"], row
+
+
+def test_hold_and_talk_follow_from_payloads(
+    read_back: tuple[Loaded, dict[int, ReadLeg]], legs: list[dict[str, Any]]
+) -> None:
+    _, read = read_back
+    roles_by_id = {int(row["leg_id"]): row["leg_role"] for row in legs}
+    operated = {
+        op: leg.call_id
+        for leg in read.values()
+        if roles_by_id[leg.call_id] == "entry_point"
+        for op in leg.refs("operator_call_id")
+    }
+    unknown_holds = 0
+    for row in legs:
+        leg = read[int(row["leg_id"])]
+        if row["hold_ms"] is None and row["talk_ms"] is not None:
+            unknown_holds += 1
+            assert leg_holds(leg, row["ended_at"])[1], row  # a hold at a fallback time
+            assert row["talk_ms"] == row["ended_at"] - row["connected_at"], row
+        if row["hold_ms"] is None or row["ended_at"] is None:
+            continue
+        intervals, unknown = leg_holds(leg, row["ended_at"])
+        if int(row["leg_id"]) in operated:
+            entry_point = read[operated[int(row["leg_id"])]]
+            more, more_unknown = leg_holds(entry_point, entry_point.date("date_ended", max) or 0)
+            intervals, unknown = intervals + more, unknown or more_unknown
+        start, end = row["connected_at"], row["ended_at"]
+        clipped = [
+            (max(a, start), min(b, end)) for a, b in intervals if min(b, end) > max(a, start)
+        ]
+        assert not unknown
+        assert union_length(clipped) == row["hold_ms"], row
+        assert row["talk_ms"] == end - start - row["hold_ms"], row
+    assert unknown_holds > 0
+
+
+def test_in_progress_calls_are_recent(
+    read_back: tuple[Loaded, dict[int, ReadLeg]],
+    conversations: list[dict[str, Any]],
+    legs: list[dict[str, Any]],
+    summary: dict[str, Any],
+) -> None:
+    _, read = read_back
+    watermark = max(at for leg in read.values() for at, _, _ in leg.events)
+    assert watermark == summary["watermark_at"]
+    open_legs = [row for row in legs if row["ended_at"] is None]
+    assert open_legs
+    for row in open_legs:
+        latest = read[int(row["leg_id"])].live[-1][0]
+        assert watermark - latest < 12 * 3_600_000
+        assert not read[int(row["leg_id"])].has("voicemail_uploaded", "recording", "csat")
+    assert sum(not c["is_complete"] for c in conversations) == summary["in_progress_conversations"]
+
+
+# -- invariants of the expected values ----------------------------------------------------
+
+
+def test_conversation_invariants(
+    conversations: list[dict[str, Any]], legs: list[dict[str, Any]]
+) -> None:
+    legs_by_conversation: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for leg in legs:
+        legs_by_conversation[leg["conversation_id"]].append(leg)
+    assert len({c["conversation_id"] for c in conversations}) == len(conversations)
+    for c in conversations:
+        own = [
+            leg
+            for leg in legs_by_conversation[c["conversation_id"]]
+            if leg["leg_role"] != "monitor"
+        ]
+        assert c["leg_count"] == len(own) >= 1
+        starts = [leg["started_at"] for leg in own]
+        assert len(set(starts)) == len(starts), c  # no ties for the tie-break rules to settle
+        answers = [leg["connected_at"] for leg in own if leg["talk_ms"] is not None]
+        assert len(set(answers)) == len(answers), c
+        assert c["started_at"] == min(leg["started_at"] for leg in own)
+        assert c["is_complete"] == all(leg["ended_at"] is not None for leg in own)
+        assert (c["ended_at"] is None) == (not c["is_complete"])
+        if c["ended_at"] is not None:
+            assert c["ended_at"] >= c["started_at"]
+        talk, hold = c["talk_ms"], c["hold_ms"]
+        assert c["handle_ms"] == (None if talk is None else talk + (hold or 0))
+        if c["wait_ms"] is not None:
+            assert c["direction"] == "inbound" and c["is_complete"]
+            assert 0 <= c["wait_ms"] <= c["ended_at"] - c["started_at"]
+        elif c["direction"] == "inbound" and c["is_complete"]:
+            pytest.fail(f"wait_ms missing: {c}")
+        assert (c["answered_at"] is None) == (c["outcome"] != "answered")
+        if c["answered_at"] is not None:
+            assert c["answered_at"] >= c["started_at"]
+            assert c["time_to_answer_ms"] == c["answered_at"] - c["started_at"]
+        assert (c["first_agent_id"] is None) == (c["agent_count"] == 0)
+        assert c["agent_count"] <= c["leg_count"]
+        assert c["queue_ms"] >= 0
+        assert c["outcome"] in {
+            "answered",
+            "in_progress",
+            "voicemail",
+            "blocked",
+            "missed",
+            "no_answer",
+        }
+        assert c["has_voicemail"] == (c["outcome"] == "voicemail") or c["outcome"] == "answered"
+        assert c["is_recorded"] == (c["recording_count"] > 0)
+        assert c["was_queued"] or c["queue_ms"] == 0
+
+
+def test_outcomes_and_spreads(conversations: list[dict[str, Any]]) -> None:
+    outcomes = Counter(c["outcome"] for c in conversations)
+    assert set(outcomes) == {
+        "answered",
+        "in_progress",
+        "voicemail",
+        "blocked",
+        "missed",
+        "no_answer",
+    }
+    assert any(c["hold_ms"] is None for c in conversations)
+    assert any(c["transfer_count"] >= 2 for c in conversations)
+    assert any(c["agent_count"] >= 2 for c in conversations)
+    assert any(c["queue_ms"] > 0 for c in conversations)
+    assert any(c["csat_score"] is not None for c in conversations)
+    assert any(c["recap_summary"] for c in conversations)
+    hours = {c["started_at"] // 3_600_000 % 24 for c in conversations}
+    assert len(hours) >= 12
+    days = {c["started_at"] // 86_400_000 for c in conversations}
+    assert len(days) >= 2
+    assert any(
+        c["ended_at"] and c["started_at"] // 86_400_000 != c["ended_at"] // 86_400_000
+        for c in conversations
+    )  # some span midnight
+
+
+# -- small cases, checked by hand -------------------------------------------------------
+
+USER = Target("user", 5908860123456789, "Sample User", "sample@x.test", "+16010123456", 1)
+USER2 = Target("user", 5908860123456790, "Other User", "other@x.test", "+16010123457", 1)
+CC = Target("callcenter", 6000000000000001, "Support", "support@x.test", "+16010000000", 1)
+CALLER = Contact("+16043111111", "local", 7000000000000001, "Caller", "")
+T0 = 1_772_409_600_000
+
+
+def test_direct_inbound_by_hand() -> None:
+    conv = Conversation("direct_inbound")
+    leg = conv.add(Leg(4978137078431744, Role.DIRECT, "inbound", USER, CALLER))
+    leg.start(T0)
+    leg.ring(T0 + 500)
+    leg.connect(T0 + 10_000)
+    leg.hold(T0 + 40_000)
+    leg.connect(T0 + 70_000)  # resume
+    leg.hang_up(T0 + 130_000)
+    row = expected_conversation(conv)
+    assert row["conversation_id"] == "4978137078431744"
+    assert row["hold_ms"] == 30_000
+    assert row["talk_ms"] == 90_000  # 120 s connected, 30 s of it on hold
+    assert row["handle_ms"] == 120_000
+    assert row["answered_at"] == T0 + 10_000 and row["time_to_answer_ms"] == 10_000
+    assert row["wait_ms"] == 10_000
+    assert row["outcome"] == "answered" and row["leg_count"] == 1 and row["agent_count"] == 1
+    assert row["first_agent_id"] == row["last_agent_id"] == str(USER.id)
+    assert row["transfer_count"] == 0 and row["queue_ms"] == 0 and not row["was_queued"]
+    [leg_row] = expected_legs(conv)
+    assert leg_row["hold_ms"] == 30_000 and leg_row["talk_ms"] == 90_000
+
+
+def test_unanswered_outbound_by_hand() -> None:
+    conv = Conversation("outbound_unanswered")
+    leg = conv.add(Leg(5000000000000001, Role.DIRECT, "outbound", USER, CALLER))
+    leg.start(T0)
+    leg.hang_up(T0 + 20_000)
+    row = expected_conversation(conv)
+    assert row["outcome"] == "no_answer" and row["wait_ms"] is None
+    assert (row["talk_ms"], row["hold_ms"], row["handle_ms"]) == (None, None, None)
+    assert [e.state for e in leg.events] == ["calling", "hangup"]
+
+
+def test_unknown_hold_by_hand() -> None:
+    conv = Conversation("direct_inbound")
+    leg = conv.add(Leg(5000000000000002, Role.DIRECT, "inbound", USER, CALLER))
+    leg.start(T0)
+    leg.ring(T0 + 500)
+    leg.connect(T0 + 5_000)
+    leg.hold(T0 + 20_000).time_source = TimeSource.FALLBACK
+    leg.connect(T0 + 50_000)
+    leg.hang_up(T0 + 65_000)
+    row = expected_conversation(conv)
+    assert row["hold_ms"] is None
+    assert row["talk_ms"] == row["handle_ms"] == 60_000
+
+
+def operator_conversation() -> tuple[Conversation, Leg, Leg]:
+    """Entry point + operator; holds on both legs a little apart, the last runs to the end."""
+    conv = Conversation("operator")
+    ep = conv.add(
+        Leg(6000000000000010, Role.ENTRY_POINT, "inbound", CC, CALLER, group_id=CC.group_id)
+    )
+    op = conv.add(
+        Leg(
+            6000000000000011, Role.OPERATOR, "inbound", USER, CALLER, entry_point_call_id=ep.call_id
+        )
+    )
+    ring = conv.add(
+        Leg(
+            6000000000000012,
+            Role.RING_ATTEMPT,
+            "inbound",
+            USER2,
+            CALLER,
+            entry_point_call_id=ep.call_id,
+        )
+    )
+    ep.start(T0)
+    ep.ring(T0 + 1_000)
+    ep.queue(T0 + 2_000)
+    for leg in (op, ring):
+        leg.start(T0 + 30_000)
+        leg.ring(T0 + 30_500)
+    op.connect(T0 + 40_000)
+    ep.connect(T0 + 41_000)
+    ep.name_operator(op.call_id, T0 + 41_000)
+    ring.live("missed", T0 + 40_100)
+    ring.hang_up(T0 + 40_200)
+    op.hold(T0 + 60_000)
+    ep.hold(T0 + 60_050)
+    op.connect(T0 + 90_000)
+    ep.connect(T0 + 90_080)
+    ep.hold(T0 + 150_000)  # the caller hangs up while on hold
+    op.hang_up(T0 + 160_000)
+    ep.hang_up(T0 + 160_200)
+    return conv, ep, op
+
+
+def test_operator_call_by_hand() -> None:
+    conv, ep, op = operator_conversation()
+    row = expected_conversation(conv)
+    assert row["conversation_id"] == str(ep.call_id)
+    assert row["leg_count"] == 3 and row["agent_count"] == 1 and row["was_queued"]
+    assert row["queue_ms"] == 39_000  # queued at +2 s until the entry point connected at +41 s
+    assert row["answered_at"] == T0 + 40_000
+    # hold: [60.0, 90.08] united with the entry point's, and [150, 160] clipped to the operator
+    assert row["hold_ms"] == 30_080 + 10_000
+    assert row["talk_ms"] == 120_000 - 40_080
+    # wait: 160.2 s in all, answered from 40 s to 160.2 s
+    assert row["wait_ms"] == 40_000
+    assert row["entry_target_type"] == "callcenter" and row["first_agent_id"] == str(USER.id)
+    roles = {r["leg_id"]: r["leg_role"] for r in expected_legs(conv)}
+    assert roles == {
+        str(ep.call_id): "entry_point",
+        str(op.call_id): "operator",
+        "6000000000000012": "ring_attempt",
+    }
+
+
+def test_missing_operator_by_hand() -> None:
+    conv, ep, op = operator_conversation()
+    op.arrives = False
+    row = expected_conversation(conv)
+    assert row["outcome"] == "answered" and row["answered_at"] == T0 + 41_000
+    assert row["leg_count"] == 2 and row["agent_count"] == 0 and row["first_agent_id"] is None
+    assert row["talk_ms"] is None and row["hold_ms"] is None and row["handle_ms"] is None
+
+
+def test_transfers_by_hand() -> None:
+    conv = Conversation("direct_transfer")
+    first = conv.add(Leg(5000000000000003, Role.DIRECT, "inbound", USER, CALLER))
+    second = conv.add(
+        Leg(5000000000000004, Role.DIRECT, "inbound", USER2, CALLER, master_call_id=first.call_id)
+    )
+    first.start(T0)
+    first.ring(T0 + 100)
+    first.connect(T0 + 5_000)
+    first.hang_up(T0 + 65_000, transferred=True)
+    second.start(T0 + 65_100)
+    second.ring(T0 + 65_200)
+    second.connect(T0 + 75_000)
+    second.hang_up(T0 + 135_000)
+    row = expected_conversation(conv)
+    assert row["transfer_count"] == 1 and row["agent_count"] == 2
+    assert row["first_agent_id"] == str(USER.id) and row["last_agent_id"] == str(USER2.id)
+    assert row["talk_ms"] == 120_000
+    assert row["wait_ms"] == 135_000 - 120_000
+
+
+def test_main_line_transfer_flag_does_not_count() -> None:
+    rng_sim = Sim(*_sim_parts(11))
+    conv = Conversation("main_line")
+    office = rng_sim.directory.offices[0]
+    main = conv.add(Leg(5000000000000005, Role.DIRECT, "inbound", office, CALLER))
+    main.start(T0)
+    main.connect(T0 + 500)
+    main.hang_up(T0 + 20_000, transferred=True)
+    hop = call_center_hop(
+        rng_sim, conv, rng_sim.directory.call_centers[0], CALLER, T0 + 20_100, master=main.call_id
+    )
+    row = expected_conversation(conv)
+    assert row["transfer_count"] == 0
+    assert row["conversation_id"] == str(main.call_id)
+    assert row["entry_target_type"] == "office"
+    assert hop.operator is not None and row["first_agent_id"] == str(hop.operator.target.id)
+
+
+def _sim_parts(seed: int) -> tuple[Any, Ids, Any]:
+    import random
+
+    rng = random.Random(seed)
+    ids = Ids(rng)
+    return rng, ids, build_directory(rng, ids)
+
+
+def test_scenarios_refuse_events_out_of_order() -> None:
+    leg = Leg(5000000000000006, Role.DIRECT, "inbound", USER, CALLER)
+    leg.start(T0)
+    with pytest.raises(ScenarioError):
+        leg.ring(T0)
+    leg.hang_up(T0 + 5)
+    with pytest.raises(ScenarioError):
+        leg.post("csat", T0 + 5)
+
+
+def test_union_length() -> None:
+    assert union_length([]) == 0
+    assert union_length([(0, 10), (5, 15), (20, 25)]) == 20
+    assert union_length([(0, 10), (2, 3)]) == 10
+
+
+def test_event_times_read_back_to_the_timeline(
+    read_back: tuple[Loaded, dict[int, ReadLeg]], legs: list[dict[str, Any]]
+) -> None:
+    """Event times (event_timestamp, received_at, fallback dates) put each leg's first
+    event at its start, its first connected at its answer and its hangup at its end."""
+    _, read = read_back
+    sources: Counter[str] = Counter()
+    for row in legs:
+        leg = read[int(row["leg_id"])]
+        live = leg.live
+        sources.update(source for _, source, _ in leg.events)
+        assert live[0][0] == row["started_at"], row
+        assert live[0][2]["state"] in ("preanswer", "calling"), row
+        connected = [at for at, _, p in live if p["state"] == "connected"]
+        if connected:
+            assert connected[0] == row["connected_at"], row
+        if row["ended_at"] is not None:
+            assert (live[-1][0], live[-1][2]["state"]) == (row["ended_at"], "hangup"), row
+        post = [at for at, _, p in leg.events if p["state"] not in LIVE_STATES]
+        assert all(at >= (row["ended_at"] or 0) for at in post), row
+    assert set(sources) == {"event", "received", "fallback"}
+
+
+def test_conversation_values_follow_from_payloads(
+    read_back: tuple[Loaded, dict[int, ReadLeg]],
+    conversations: list[dict[str, Any]],
+    legs: list[dict[str, Any]],
+) -> None:
+    """answered_at, wait_ms, queue_ms, agents and transfers, recomputed from the events."""
+    _, read = read_back
+    rows_by_conversation: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in legs:
+        rows_by_conversation[row["conversation_id"]].append(row)
+    for c in conversations:
+        rows = rows_by_conversation[c["conversation_id"]]
+        agent_rows = [
+            r for r in rows
+            if r["leg_role"] in ("operator", "direct") and r["target_type"] == "user"
+            and r["connected_at"] is not None
+        ]  # fmt: skip
+        answers = [(r["connected_at"], r["ended_at"]) for r in agent_rows]
+        transfers = 0
+        for r in rows:
+            leg = read[int(r["leg_id"])]
+            if r["leg_role"] == "entry_point" and r["connected_at"] is not None:
+                operators = leg.refs("operator_call_id")
+                if operators:
+                    answers.append((r["connected_at"], r["ended_at"]))
+                flagged = leg.flag("is_transferred") or any(
+                    read[op].flag("is_transferred") for op in operators if op in read
+                )
+                transfers += flagged
+            if r in agent_rows and r["leg_role"] == "direct":
+                transfers += r["is_transferred"]
+        assert c["answered_at"] == min((a for a, _ in answers), default=None), c
+        assert c["transfer_count"] == transfers, c
+        assert c["agent_count"] == len({r["target_id"] for r in agent_rows}), c
+        if c["wait_ms"] is not None:
+            closed = [(a, b) for a, b in answers if b is not None]
+            assert c["wait_ms"] == c["ended_at"] - c["started_at"] - union_length(closed), c
+        queue = 0
+        for r in rows:
+            live = read[int(r["leg_id"])].live
+            for i, (at, _, payload) in enumerate(live):
+                if payload["state"] == "queued":
+                    queue += live[i + 1][0] - at
+        assert c["queue_ms"] == queue, c
+        events = [e for r in rows for e in read[int(r["leg_id"])].events]
+        csats = sorted((at, p["csat_score"]) for at, _, p in events if p["state"] == "csat")
+        assert c["csat_score"] == (int(csats[-1][1]) if csats else None), c
+        assert c["has_voicemail"] == any(p["state"] == "voicemail" for _, _, p in events), c
+
+
+def test_payloads_show_the_leg_as_it_was() -> None:
+    from ingest.sample.payloads import base_payload
+
+    conv = Conversation("operator")
+    ep = conv.add(Leg(6000000000000020, Role.ENTRY_POINT, "inbound", CC, CALLER, group_id="x:1"))
+    ep.start(T0)
+    ep.ring(T0 + 1_000)
+    ep.connect(T0 + 9_000)
+    ep.name_operator(6000000000000021, T0 + 9_000)
+    ep.hang_up(T0 + 60_000, transferred=True)
+    ep.post("csat", T0 + 90_000, csat_score=4)
+    _, ringing, connected, hangup, csat = (base_payload(ep, e) for e in ep.events)
+    assert ringing["state"] == "ringing" and ringing["event_timestamp"] == T0 + 1_000
+    assert ringing["date_connected"] is None and ringing["operator_call_id"] is None
+    assert not ringing["is_transferred"]
+    assert connected["date_connected"] == T0 + 9_000
+    assert connected["operator_call_id"] == 6000000000000021
+    assert hangup["date_ended"] == T0 + 60_000 and hangup["is_transferred"] is True
+    assert csat["csat_score"] == 4 and csat["date_ended"] == T0 + 60_000
+    assert [e.state for e in ep.events] == ["preanswer", "ringing", "connected", "hangup", "csat"]
