@@ -1,0 +1,44 @@
+-- Dialpad: time each leg spent in state `queued`: the sum of its queued intervals, 0 when it
+-- never was queued, null when unknown (an interval still open, or built from an estimated time).
+
+with legs as (
+
+    select * from {{ ref('int_call_legs') }}
+
+),
+
+state_intervals as (
+
+    select * from {{ ref('int_leg_state_intervals') }}
+
+),
+
+queued_intervals as (
+
+    select
+        leg_id,
+        cast(count(*) as {{ dbt.type_int() }}) as queued_interval_count,
+        cast(sum(duration_ms) as {{ dbt.type_bigint() }}) as queued_ms,
+        max(case when exited_at is null or is_time_estimated then 1 else 0 end) = 1 as is_unknown
+    from state_intervals
+    where state = 'queued'
+    group by leg_id
+
+),
+
+final as (
+
+    select
+        legs.leg_id,
+        coalesce(queued_intervals.queued_interval_count, 0) as queued_interval_count,
+        case
+            when queued_intervals.is_unknown then null
+            else coalesce(queued_intervals.queued_ms, cast(0 as {{ dbt.type_bigint() }}))
+        end as queue_ms
+    from legs
+    left join queued_intervals
+        on legs.leg_id = queued_intervals.leg_id
+
+)
+
+select * from final

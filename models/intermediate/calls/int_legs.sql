@@ -1,0 +1,17 @@
+-- The provider-neutral leg model the marts read: one row per leg with events, every provider.
+-- A new provider adds its staging and one `int_<provider>__legs_mapped` model with the same
+-- columns, and one `union all` here; no mart changes.
+
+with dialpad_legs as (
+
+    select * from {{ ref('int_dialpad__legs_mapped') }}
+
+),
+
+final as (
+
+    select * from dialpad_legs
+
+)
+
+select * from final

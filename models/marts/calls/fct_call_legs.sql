@@ -1,0 +1,37 @@
+-- One row per leg with events, every provider: CONTRACT §6 `fct_call_legs`.
+
+with legs as (
+
+    select * from {{ ref('int_legs') }}
+
+),
+
+final as (
+
+    select
+        provider,
+        leg_id,
+        conversation_id,
+        leg_role,
+        direction,
+        target_id,
+        target_type,
+        target_name,
+        started_at,
+        rang_at,
+        queued_at,
+        connected_at,
+        ended_at,
+        is_end_inferred,
+        last_live_state,
+        is_transferred,
+        cast(hold_ms as {{ dbt.type_bigint() }}) as hold_ms,
+        cast(talk_ms as {{ dbt.type_bigint() }}) as talk_ms,
+        master_call_id,
+        entry_point_call_id,
+        operator_call_id
+    from legs
+
+)
+
+select * from final

@@ -1,0 +1,34 @@
+-- The state timeline, every provider: one row per live-state interval of a leg
+-- (CONTRACT §6 `fct_leg_states`).
+
+with leg_states as (
+
+    select * from {{ ref('int_leg_states') }}
+
+),
+
+legs as (
+
+    select * from {{ ref('int_legs') }}
+
+),
+
+final as (
+
+    select
+        leg_states.provider,
+        leg_states.leg_id,
+        legs.conversation_id,
+        leg_states.state,
+        leg_states.entered_at,
+        leg_states.exited_at,
+        cast(leg_states.duration_ms as {{ dbt.type_bigint() }}) as duration_ms,
+        leg_states.is_time_estimated
+    from leg_states
+    inner join legs
+        on leg_states.provider = legs.provider
+        and leg_states.leg_id = legs.leg_id
+
+)
+
+select * from final

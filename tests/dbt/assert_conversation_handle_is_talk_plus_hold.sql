@@ -1,0 +1,9 @@
+-- Contract invariant: handle_ms = talk_ms + coalesce(hold_ms, 0); wait_ms only for complete
+-- inbound conversations.
+{{ config(severity='error') }}
+
+select *
+from {{ ref('fct_conversations') }}
+where
+    coalesce(handle_ms, -1) <> coalesce(talk_ms + coalesce(hold_ms, 0), -1)
+    or (wait_ms is not null and not (direction = 'inbound' and is_complete))
