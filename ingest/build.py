@@ -1,8 +1,16 @@
-"""Run the dbt project in-process on a warehouse file and summarise what happened."""
+"""Run the dbt project on a warehouse file and summarise what happened.
+
+dbt runs in a child process: dbt-duckdb keeps its connection open for the life of the process
+that ran it, and a child's exit releases the file for the next reader or writer. The summary
+comes from dbt's own artifact, `run_results.json`.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,6 +18,7 @@ from ingest.errors import BuildError, CallmartError
 from ingest.load import connect
 
 _FAILED = {"error", "fail", "runtime error"}
+_DBT = "import sys; from dbt.cli.main import cli; sys.exit(cli())"
 
 
 @dataclass
@@ -31,44 +40,42 @@ def project_dir() -> Path:
     return candidate
 
 
-def run_dbt_build(
-    db: Path, full_refresh: bool = False, quiet: bool = False, extra: list[str] | None = None
-) -> BuildSummary:
+def run_dbt_build(db: Path, full_refresh: bool = False, quiet: bool = False) -> BuildSummary:
     """`dbt build` (seeds, models, unit and data tests) on `db`; BuildError on failure."""
-    from dbt.cli.main import dbtRunner
-
     project = project_dir()
     connect(db).close()  # the raw tables are the project's sources: make sure they exist
-    os.environ["CALLMART_DB"] = str(db)
+    target = Path(os.environ.get("DBT_TARGET_PATH") or project / "target")
+    results = target / "run_results.json"
+    results.unlink(missing_ok=True)
     args = ["build", "--project-dir", str(project), "--profiles-dir", str(project)]
     if full_refresh:
         args.append("--full-refresh")
     if quiet:
         args.append("--quiet")
-    result = dbtRunner().invoke([*args, *(extra or [])])
-    if result.exception is not None:
-        raise BuildError(f"dbt build could not run: {_one_line(result.exception)}")
-    return _summarise(result.result, result.success)
+    env = {**os.environ, "CALLMART_DB": str(db), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    completed = subprocess.run([sys.executable, "-c", _DBT, *args], env=env, check=False)
+    if not results.is_file():
+        raise BuildError(f"dbt build could not run (exit status {completed.returncode})")
+    return _summarise(json.loads(results.read_text()), completed.returncode == 0)
 
 
-def _summarise(execution: object, success: bool) -> BuildSummary:
+def _summarise(run_results: dict[str, object], success: bool) -> BuildSummary:
     summary = BuildSummary()
     failures: list[str] = []
-    for node_result in getattr(execution, "results", []) or []:
-        status = str(node_result.status).lower()
-        node = node_result.node
-        name = getattr(node, "name", "?")
-        kind = str(getattr(node, "resource_type", "")).lower()
+    for result in run_results.get("results", []):  # type: ignore[union-attr]
+        status = str(result["status"]).lower()
+        node = str(result["unique_id"])
+        name = node.split(".")[-1] if not node.startswith("unit_test") else node.split(".", 2)[-1]
         if status in _FAILED:
-            failures.append(f"{name}: {_one_line(node_result.message or status)}")
+            failures.append(f"{name}: {_one_line(result.get('message') or status)}")
         elif status == "warn":
-            summary.warnings.append(f"{name}: {_one_line(node_result.message or 'warn')}")
-        elif kind.endswith("model") and status == "success":
+            summary.warnings.append(f"{name}: {_one_line(result.get('message') or 'warn')}")
+        elif node.startswith("model.") and status == "success":
             summary.models += 1
-        elif "test" in kind and status == "pass":
+        elif node.startswith(("test.", "unit_test.")) and status == "pass":
             summary.tests_passed += 1
     if failures or not success:
-        shown = "; ".join(failures[:3]) or "see logs/dbt.log"
+        shown = "; ".join(failures[:3]) or "see dbt's output above"
         more = f" (and {len(failures) - 3} more)" if len(failures) > 3 else ""
         raise BuildError(f"dbt build failed: {shown}{more}")
     return summary
