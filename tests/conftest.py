@@ -49,6 +49,15 @@ def write_lines(path: Path, lines: Iterable[str | dict[str, Any]]) -> Path:
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _dbt_artifacts_apart(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """dbt's target/ and logs/ of the test run go to a temporary folder, not the checkout."""
+    folder = tmp_path_factory.mktemp("dbt")
+    patcher = pytest.MonkeyPatch()
+    patcher.setenv("DBT_TARGET_PATH", str(folder / "target"))
+    patcher.setenv("DBT_LOG_PATH", str(folder / "logs"))
+
+
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     return tmp_path / "warehouse.duckdb"

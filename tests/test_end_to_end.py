@@ -1,0 +1,164 @@
+"""Simulated traffic through `callmart run`: every mart row equals what the simulator knows.
+
+The simulator builds each conversation from an explicit timeline and writes the values the
+marts must show (ingest/sample/expected); nothing here reads the marts back as the answer.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from ingest.cli import SAMPLE_DIR, main
+from ingest.sample import write_sample
+
+MARTS = ("fct_conversations", "fct_call_legs", "fct_leg_states", "dim_agents")
+
+
+def _expected(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _mart_rows(db: Path, table: str) -> dict[str, dict[str, Any]]:
+    """The mart's rows keyed by id, timestamps as unix ms like the simulator writes them."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        columns = con.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = 'marts' and table_name = ? order by ordinal_position",
+            [table],
+        ).fetchall()
+        select = ", ".join(
+            f"epoch_ms({name}) as {name}" if kind.startswith("TIMESTAMP") else name
+            for name, kind in columns
+        )
+        cursor = con.execute(f"select {select} from marts.{table}")
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    key = "conversation_id" if table == "fct_conversations" else "leg_id"
+    return {row[key]: row for row in rows}
+
+
+@pytest.fixture(scope="module")
+def sample_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = tmp_path_factory.mktemp("sample") / "warehouse.duckdb"
+    assert main(["run", "--quiet", "--db", str(db)]) == 0
+    return db
+
+
+def test_the_sample_load_counts_match_the_simulator(sample_warehouse: Path) -> None:
+    summary = json.loads((SAMPLE_DIR / "expected" / "summary.json").read_text())
+    with duckdb.connect(str(sample_warehouse), read_only=True) as con:
+        read, loaded, duplicates, quarantined = con.execute(
+            "select sum(read_count), sum(loaded_count), sum(duplicate_count), "
+            "sum(quarantined_count) from raw.load_log"
+        ).fetchone()
+        reasons = dict(
+            con.execute("select reason, count(*) from raw.quarantine group by 1").fetchall()
+        )
+    assert (read, loaded, duplicates, quarantined) == (
+        summary["records"],
+        summary["distinct_events"],
+        summary["duplicates"],
+        summary["quarantined"],
+    )
+    assert reasons == summary["quarantined_by_reason"]
+
+
+def test_every_conversation_matches_the_simulator(sample_warehouse: Path) -> None:
+    expected = _expected(SAMPLE_DIR / "expected" / "conversations.ndjson")
+    actual = _mart_rows(sample_warehouse, "fct_conversations")
+    assert sorted(actual) == sorted(row["conversation_id"] for row in expected)
+    mismatches = [
+        (row["conversation_id"], column, value, actual[row["conversation_id"]][column])
+        for row in expected
+        for column, value in row.items()
+        if actual[row["conversation_id"]][column] != value
+    ]
+    assert mismatches == []
+
+
+def test_every_leg_matches_the_simulator(sample_warehouse: Path) -> None:
+    expected = _expected(SAMPLE_DIR / "expected" / "legs.ndjson")
+    actual = _mart_rows(sample_warehouse, "fct_call_legs")
+    assert sorted(actual) == sorted(row["leg_id"] for row in expected)
+    asserted_only_when_given = {"hold_ms", "talk_ms"}  # see ingest/sample/README.md
+    mismatches = [
+        (row["leg_id"], column, value, actual[row["leg_id"]][column])
+        for row in expected
+        for column, value in row.items()
+        if not (column in asserted_only_when_given and value is None)
+        and actual[row["leg_id"]][column] != value
+    ]
+    assert mismatches == []
+
+
+def _records(landing: Path) -> list[str]:
+    """Every record of the landing files, one text each (array elements as their own)."""
+    records: list[str] = []
+    for path in sorted(landing.iterdir()):
+        raw = path.read_bytes()
+        text = (gzip.decompress(raw) if path.name.endswith(".gz") else raw).decode()
+        if ".json" in path.name and ".jsonl" not in path.name:
+            records.extend(
+                element if isinstance(element, str) else json.dumps(element)
+                for element in json.loads(text)
+            )
+        else:
+            records.extend(line for line in text.splitlines() if line.strip())
+    return records
+
+
+def _mart_tables(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return {t: con.execute(f"select * from marts.{t} order by all").fetchall() for t in MARTS}
+
+
+def test_order_and_batches_do_not_change_the_marts(tmp_path: Path) -> None:
+    write_sample(tmp_path / "traffic", events=600, seed=11)
+    secret = tmp_path / "traffic" / "jwt_secret.txt"
+    records = _records(tmp_path / "traffic" / "landing")
+
+    whole = tmp_path / "whole.duckdb"
+    assert (
+        main(
+            [
+                "run",
+                "--quiet",
+                "--db",
+                str(whole),
+                "--jwt-secret-file",
+                str(secret),
+                str(tmp_path / "traffic" / "landing"),
+            ]
+        )
+        == 0
+    )
+
+    random.Random(5).shuffle(records)
+    batched = tmp_path / "batched.duckdb"
+    cuts = [0, len(records) // 5, len(records) // 2, len(records)]
+    for number, (first, last) in enumerate(zip(cuts, cuts[1:], strict=False)):
+        batch = tmp_path / f"batch{number}.ndjson"
+        batch.write_text("\n".join(records[first:last]) + "\n")
+        assert (
+            main(
+                [
+                    "run",
+                    "--quiet",
+                    "--db",
+                    str(batched),
+                    "--jwt-secret-file",
+                    str(secret),
+                    str(batch),
+                ]
+            )
+            == 0
+        )
+
+    assert _mart_tables(batched) == _mart_tables(whole)
