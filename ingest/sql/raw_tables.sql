@@ -114,3 +114,48 @@ create table if not exists raw.load_log (
     started_at                 timestamp not null,
     finished_at                timestamp not null
 );
+
+-- MessageBird Voice API objects (CONTRACT section 8): one row per distinct snapshot (an
+-- identical snapshot delivered twice is one row); staging keeps the latest per object.
+-- Statuses are normalised: `no-answer` -> `no_answer`, `completed` -> `hangup`.
+
+create table if not exists raw.messagebird_calls (
+    object_hash                varchar not null primary key,  -- sha256 of the canonical object JSON
+    call_id                    varchar not null,  -- the call's `id`
+    status                     varchar,
+    source                     varchar,
+    destination                varchar,
+    number_id                  varchar,
+    created_at                 timestamp,
+    updated_at                 timestamp,
+    ended_at                   timestamp,
+    received_at                timestamp,
+    payload                    json not null,
+    source_file                varchar not null,
+    source_line                bigint not null,
+    load_id                    varchar not null,
+    loaded_at                  timestamp not null
+);
+
+create table if not exists raw.messagebird_legs (
+    object_hash                varchar not null primary key,
+    leg_id                     varchar not null,  -- the leg's `id`
+    call_id                    varchar not null,  -- its `callId`
+    source                     varchar,
+    destination                varchar,
+    status                     varchar,
+    direction                  varchar,           -- incoming | outgoing, as delivered
+    cost                       double,
+    currency                   varchar,
+    duration                   bigint,            -- seconds
+    created_at                 timestamp,
+    updated_at                 timestamp,
+    answered_at                timestamp,
+    ended_at                   timestamp,
+    received_at                timestamp,
+    payload                    json not null,
+    source_file                varchar not null,
+    source_line                bigint not null,
+    load_id                    varchar not null,
+    loaded_at                  timestamp not null
+);
