@@ -17,6 +17,23 @@ import orjson
 _SORTED = orjson.OPT_SORT_KEYS
 
 
+class NumberText(float):
+    """A JSON float that remembers its source text; it computes as the float it is."""
+
+    text: str
+
+    def __new__(cls, text: str) -> NumberText:
+        number = super().__new__(cls, text)
+        number.text = text
+        return number
+
+
+def _fragment(value: object) -> orjson.Fragment:
+    if isinstance(value, NumberText):
+        return orjson.Fragment(value.text)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
@@ -24,14 +41,14 @@ def _reject_constant(name: str) -> None:
 def loads(text: str) -> Any:
     """Parse JSON keeping each float's text; raises ValueError when it is not JSON."""
     try:
-        return json.loads(text, parse_float=orjson.Fragment, parse_constant=_reject_constant)
+        return json.loads(text, parse_float=NumberText, parse_constant=_reject_constant)
     except RecursionError as error:
         raise ValueError("JSON nested too deeply") from error
 
 
 def canonical_json(value: Any) -> str:
     try:
-        return orjson.dumps(value, option=_SORTED).decode()
+        return orjson.dumps(value, option=_SORTED, default=_fragment).decode()
     except TypeError:  # an integer beyond 64 bits: orjson refuses it
         return _dump_exact(value)
 
@@ -46,8 +63,8 @@ def _dump_exact(value: Any) -> str:
         return "{" + ",".join(items) + "}"
     if isinstance(value, list):
         return "[" + ",".join(_dump_exact(v) for v in value) + "]"
-    if isinstance(value, orjson.Fragment):
-        return orjson.dumps(value).decode()
+    if isinstance(value, NumberText):
+        return value.text
     return _dumps(value)
 
 

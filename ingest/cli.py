@@ -23,6 +23,7 @@ from ingest.read import expand_paths
 
 SAMPLE_DIR = Path(__file__).parent / "sample"
 SECRET_ENV = "DIALPAD_WEBHOOK_SECRET"
+MESSAGEBIRD_KEY_ENV = "MESSAGEBIRD_SIGNING_KEY"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -51,7 +52,7 @@ def _fail(message: str) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="callmart",
-        description="Load Dialpad call-event payloads into DuckDB and build the call marts.",
+        description="Load Dialpad and MessageBird call payloads into DuckDB; build the call marts.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -104,7 +105,14 @@ def _secret_option(parser: argparse.ArgumentParser) -> None:
         "--jwt-secret-file",
         type=Path,
         default=None,
-        help=f"file holding the HS256 secret of JWT payloads (default: ${SECRET_ENV})",
+        help=f"file holding the HS256 secret of Dialpad JWT payloads (default: ${SECRET_ENV})",
+    )
+    parser.add_argument(
+        "--messagebird-key-file",
+        type=Path,
+        default=None,
+        help="file holding the signing key that verifies MessageBird-Signature-JWT headers "
+        f"of captured webhooks (default: ${MESSAGEBIRD_KEY_ENV})",
     )
 
 
@@ -120,18 +128,26 @@ def _db_path(args: argparse.Namespace) -> Path:
     return Path(os.environ.get("CALLMART_DB") or "warehouse.duckdb").resolve()
 
 
-def _secret(path: Path | None) -> bytes | None:
+def _secret(path: Path | None, env: str) -> bytes | None:
+    """A secret from its file when one is named, else from the environment."""
     if path is not None:
         try:
             return path.read_bytes().strip()
         except OSError as error:
             raise SecretError(str(path), error.strerror or str(error)) from error
-    value = os.environ.get(SECRET_ENV)
+    value = os.environ.get(env)
     return value.encode() if value else None
 
 
+def _decoder(args: argparse.Namespace, dialpad_secret_file: Path | None) -> Decoder:
+    return Decoder(
+        _secret(dialpad_secret_file, SECRET_ENV),
+        _secret(args.messagebird_key_file, MESSAGEBIRD_KEY_ENV),
+    )
+
+
 def _ingest(args: argparse.Namespace) -> int:
-    _ingest_paths(args, args.paths, _secret(args.jwt_secret_file))
+    _ingest_paths(args, args.paths, _decoder(args, args.jwt_secret_file))
     return 0
 
 
@@ -147,7 +163,7 @@ def _run(args: argparse.Namespace) -> int:
         paths = [str(SAMPLE_DIR / "landing")]
         if secret_file is None and not os.environ.get(SECRET_ENV):
             secret_file = SAMPLE_DIR / "jwt_secret.txt"  # the sample's own, sample-only secret
-    _ingest_paths(args, paths, _secret(secret_file))
+    _ingest_paths(args, paths, _decoder(args, secret_file))
     _report_build(args, run_dbt_build(_db_path(args), args.full_refresh, quiet=args.quiet))
     return 0
 
@@ -165,7 +181,7 @@ def _sample(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ingest_paths(args: argparse.Namespace, given: Sequence[str], secret: bytes | None) -> None:
+def _ingest_paths(args: argparse.Namespace, given: Sequence[str], decoder: Decoder) -> None:
     files = expand_paths(given)
     db = _db_path(args)
     total = sum(p.stat().st_size for p in files)
@@ -181,7 +197,7 @@ def _ingest_paths(args: argparse.Namespace, given: Sequence[str], secret: bytes 
             transient=True,
         ) as progress:
             task = progress.add_task("load", total=total)
-            summary = load_files(con, files, Decoder(secret), lambda n: progress.advance(task, n))
+            summary = load_files(con, files, decoder, lambda n: progress.advance(task, n))
     finally:
         con.close()
     if not args.quiet:

@@ -1,13 +1,21 @@
-"""What a landing record is (a payload, a JWT, an envelope, a list), and its identity hash,
-or why it is bad (CONTRACT section 2)."""
+"""What a landing record is, and its identity hash, or why it is bad (CONTRACT sections 2, 8).
+
+A record is a JSON value or a compact JWT. An envelope (`{"received_at", "payload" | "body",
+"headers"}`) is opened first; then a JSON array or a list response (`{"data": [...]}`) holds
+one record per element. Each element must be a Dialpad call event, a MessageBird leg (it has
+`callId`) or a MessageBird call; anything else is quarantined.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 import jwt
@@ -18,7 +26,9 @@ from ingest.read import RawRecord
 
 _JWT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
 _EMPTY_SCALARS = ("", "0")
-_JWT_OPTIONS: dict[str, Any] = {
+_SIGNATURE_HEADER = "messagebird-signature-jwt"
+_MESSAGEBIRD_CALL_KEYS = ("status", "numberId", "createdAt", "updatedAt", "endedAt")
+_DIALPAD_OPTIONS: dict[str, Any] = {
     # An archived webhook stays authentic after its token expires: the signature is what counts.
     "verify_signature": True,
     "verify_exp": False,
@@ -27,12 +37,24 @@ _JWT_OPTIONS: dict[str, Any] = {
     "verify_aud": False,
     "verify_iss": False,
 }
+# MessageBird's nbf/exp are checked against the envelope's received_at, not the wall clock.
+_MESSAGEBIRD_OPTIONS: dict[str, Any] = {**_DIALPAD_OPTIONS, "require": ["iss", "nbf", "exp"]}
+_MESSAGEBIRD_LEEWAY_S = 1
+
+
+class Kind(StrEnum):
+    """Which raw table a good record goes to."""
+
+    DIALPAD_EVENT = "dialpad_event"
+    MESSAGEBIRD_CALL = "messagebird_call"
+    MESSAGEBIRD_LEG = "messagebird_leg"
 
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """A good record: the canonical payload and where it came from."""
+    """A good record: its kind, the canonical payload and where it came from."""
 
+    kind: Kind
     event_hash: str
     payload: str
     received_at_ms: int | None
@@ -61,11 +83,21 @@ def is_empty(value: object) -> bool:
     return isinstance(value, str) and value.strip() in _EMPTY_SCALARS
 
 
-class Decoder:
-    """Turns raw records into events or rejections; holds the HS256 secret, if any."""
+@dataclass(frozen=True, slots=True)
+class _Token:
+    token: str
 
-    def __init__(self, secret: bytes | None) -> None:
+
+class Decoder:
+    """Turns raw records into events or rejections; holds the secrets, if any.
+
+    `secret` verifies Dialpad's HS256 JWT payloads; `messagebird_key` verifies the
+    `MessageBird-Signature-JWT` header of captured MessageBird webhooks.
+    """
+
+    def __init__(self, secret: bytes | None, messagebird_key: bytes | None = None) -> None:
         self._secret = secret
+        self._messagebird_key = messagebird_key
 
     def decode(self, record: RawRecord) -> Iterator[Event | Rejected]:
         """One outcome per record; a list (array or list response) yields one per element."""
@@ -73,52 +105,49 @@ class Decoder:
             yield Rejected(record.line, record.text, QuarantineReason.NOT_JSON, "not UTF-8 text")
             return
         try:
-            parsed = self._parse(record.text)
+            parsed = _parse(record.text)
+            received_at_ms = None
+            if _is_envelope(parsed):
+                parsed, received_at_ms = self._open_envelope(parsed)
         except RecordRejected as rejected:
             yield Rejected(record.line, record.text, rejected.reason, rejected.detail)
             return
-        elements = _elements(parsed)
-        for element in elements:
+        for element in _elements(parsed):
             text = record.text if element is parsed else _element_text(element)
-            yield self._outcome(record.line, element, text)
+            yield self._outcome(record.line, element, text, received_at_ms)
 
-    def _parse(self, text: str) -> Any:
-        if _JWT.fullmatch(text):
-            return _Token(text)
+    def _outcome(
+        self, line: int, element: Any, text: str, received_at_ms: int | None
+    ) -> Event | Rejected:
         try:
-            return canonical.loads(text)
-        except ValueError as error:
-            raise RecordRejected(
-                QuarantineReason.NOT_JSON, "neither JSON nor a compact JWT"
-            ) from error
-
-    def _outcome(self, line: int, element: Any, text: str) -> Event | Rejected:
-        try:
-            payload, received_at_ms = self._payload(element)
-            _require_event_keys(payload)
+            payload = self._claims(element.token) if isinstance(element, _Token) else element
+            kind = classify(payload)
         except RecordRejected as rejected:
             return Rejected(line, text, rejected.reason, rejected.detail)
         payload_json = canonical.canonical_json(payload)
-        return Event(canonical.sha256_hex(payload_json), payload_json, received_at_ms, line, text)
+        event_hash = canonical.sha256_hex(payload_json)
+        return Event(kind, event_hash, payload_json, received_at_ms, line, text)
 
-    def _payload(self, element: Any) -> tuple[dict[str, Any], int | None]:
-        """(the decoded payload, the envelope's received_at in unix ms)."""
-        if isinstance(element, _Token):
-            return self._claims(element.token), None
-        if not isinstance(element, dict):
-            raise RecordRejected(QuarantineReason.NOT_AN_OBJECT, type(element).__name__)
-        if "payload" in element and "call_id" not in element:
-            return self._envelope(element)
-        return element, None
-
-    def _envelope(self, envelope: dict[str, Any]) -> tuple[dict[str, Any], int | None]:
+    def _open_envelope(self, envelope: dict[str, Any]) -> tuple[Any, int | None]:
+        """(what the envelope carries: an object, a list or a JWT; its received_at in unix ms)."""
         received_at_ms = parse_instant_ms(envelope.get("received_at"), "received_at")
-        inner = envelope["payload"]
-        if isinstance(inner, str) and _JWT.fullmatch(inner.strip()):
-            return self._claims(inner.strip()), received_at_ms
-        if isinstance(inner, str) and inner.strip().startswith("{"):
-            return _object(_loads(inner)), received_at_ms
-        if isinstance(inner, dict):
+        inner = envelope["body"] if "body" in envelope else envelope["payload"]
+        signature = _header(envelope.get("headers"), _SIGNATURE_HEADER)
+        if signature is not None:
+            if not isinstance(inner, str):
+                detail = "a signed envelope must carry the raw body as text"
+                raise RecordRejected(QuarantineReason.BAD_SIGNATURE, detail)
+            self.verify_messagebird_signature(signature, inner, envelope.get("url"), received_at_ms)
+        if isinstance(inner, str):
+            stripped = inner.strip()
+            if _JWT.fullmatch(stripped):
+                return _Token(stripped), received_at_ms
+            try:
+                return canonical.loads(stripped), received_at_ms
+            except ValueError as error:
+                detail = "payload is neither JSON nor a JWT"
+                raise RecordRejected(QuarantineReason.BAD_ENVELOPE, detail) from error
+        if isinstance(inner, dict | list):
             return inner, received_at_ms
         raise RecordRejected(QuarantineReason.BAD_ENVELOPE, "payload is not an object or a JWT")
 
@@ -133,37 +162,116 @@ class Decoder:
         return claims
 
     def verify_jwt(self, token: str) -> str:
-        """The claims' JSON text of a token that verifies as HS256 with our secret."""
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.DecodeError as error:
-            raise RecordRejected(QuarantineReason.MALFORMED_JWT, str(error)) from error
-        algorithm = header.get("alg")
-        if algorithm != "HS256":
-            raise RecordRejected(QuarantineReason.WRONG_ALGORITHM, f"alg is {algorithm!r}")
-        if self._secret is None:
-            raise RecordRejected(QuarantineReason.NO_SECRET, "no JWT secret is configured")
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # short sample secrets: not the data's fault
-                decoded = jwt.api_jws.decode_complete(
-                    token, self._secret, algorithms=["HS256"], options=_JWT_OPTIONS
-                )
-        except jwt.InvalidSignatureError as error:
-            raise RecordRejected(QuarantineReason.BAD_SIGNATURE, str(error)) from error
-        except jwt.InvalidAlgorithmError as error:
-            raise RecordRejected(QuarantineReason.WRONG_ALGORITHM, str(error)) from error
-        except jwt.PyJWTError as error:
-            raise RecordRejected(QuarantineReason.MALFORMED_JWT, str(error)) from error
+        """The claims' JSON text of a token that verifies as HS256 with the Dialpad secret."""
+        decoded = _verify_hs256(token, self._secret, _DIALPAD_OPTIONS)
         try:
             return decoded["payload"].decode("utf-8")
         except UnicodeDecodeError as error:
             raise RecordRejected(QuarantineReason.MALFORMED_JWT, "claims are not UTF-8") from error
 
+    def verify_messagebird_signature(
+        self, signature: str, body: str, url: object, received_at_ms: int | None
+    ) -> None:
+        """MessageBird's request signature: HS256 over claims that hash the URL and the body.
 
-@dataclass(frozen=True, slots=True)
-class _Token:
-    token: str
+        `payload_hash` must equal SHA-256 of the raw body (and be absent only for an empty
+        body); `url_hash` is checked when the envelope kept the request `url`; `nbf`/`exp` are
+        checked against `received_at` when the envelope has one.
+        """
+        decoded = _verify_hs256(signature, self._messagebird_key, _MESSAGEBIRD_OPTIONS)
+        try:
+            claims = canonical.loads(decoded["payload"].decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as error:
+            raise RecordRejected(QuarantineReason.MALFORMED_JWT, "claims are not JSON") from error
+        if not isinstance(claims, dict) or claims.get("iss") != "MessageBird":
+            raise RecordRejected(QuarantineReason.BAD_SIGNATURE, "issuer is not MessageBird")
+        body_hash = hashlib.sha256(body.encode("utf-8")).hexdigest()
+        if body and not hmac.compare_digest(str(claims.get("payload_hash", "")), body_hash):
+            raise RecordRejected(QuarantineReason.BAD_SIGNATURE, "payload_hash does not match")
+        if isinstance(url, str):
+            url_hash = hashlib.sha256(url.encode("utf-8")).hexdigest()
+            if not hmac.compare_digest(str(claims.get("url_hash", "")), url_hash):
+                raise RecordRejected(QuarantineReason.BAD_SIGNATURE, "url_hash does not match")
+        if received_at_ms is not None:
+            now = received_at_ms / 1000
+            if not _number(claims["nbf"]) <= now + _MESSAGEBIRD_LEEWAY_S:
+                raise RecordRejected(QuarantineReason.BAD_SIGNATURE, "not valid yet (nbf)")
+            if not now - _MESSAGEBIRD_LEEWAY_S < _number(claims["exp"]):
+                raise RecordRejected(QuarantineReason.BAD_SIGNATURE, "expired (exp)")
+
+
+def classify(payload: Any) -> Kind:
+    """Which source a payload is from; raises RecordRejected when it is none of them."""
+    if not isinstance(payload, dict):
+        raise RecordRejected(QuarantineReason.NOT_AN_OBJECT, type(payload).__name__)
+    if "callId" in payload:
+        _require(payload, "id", QuarantineReason.MISSING_ID)
+        _require(payload, "callId", QuarantineReason.MISSING_CALL_ID)
+        return Kind.MESSAGEBIRD_LEG
+    if "call_id" in payload or "state" in payload:
+        _require(payload, "call_id", QuarantineReason.MISSING_CALL_ID)
+        _require(payload, "state", QuarantineReason.MISSING_STATE)
+        if not isinstance(payload["state"], str):
+            raise RecordRejected(QuarantineReason.MISSING_STATE, "state is not text")
+        return Kind.DIALPAD_EVENT
+    if "id" in payload and any(key in payload for key in _MESSAGEBIRD_CALL_KEYS):
+        _require(payload, "id", QuarantineReason.MISSING_ID)
+        return Kind.MESSAGEBIRD_CALL
+    detail = "neither a Dialpad call event nor a MessageBird call or leg"
+    raise RecordRejected(QuarantineReason.NOT_AN_EVENT, detail)
+
+
+def _require(payload: dict[str, Any], key: str, reason: QuarantineReason) -> None:
+    if is_empty(payload.get(key)):
+        raise RecordRejected(reason, f"{key} is absent or empty")
+
+
+def _verify_hs256(token: str, key: bytes | None, options: dict[str, Any]) -> dict[str, Any]:
+    """pyjwt's verification with the algorithm pinned to HS256; each failure has its reason."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.DecodeError as error:
+        raise RecordRejected(QuarantineReason.MALFORMED_JWT, str(error)) from error
+    algorithm = header.get("alg")
+    if algorithm != "HS256":
+        raise RecordRejected(QuarantineReason.WRONG_ALGORITHM, f"alg is {algorithm!r}")
+    if key is None:
+        raise RecordRejected(QuarantineReason.NO_SECRET, "no secret is configured for this JWT")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # short sample secrets: not the data's fault
+            return jwt.api_jws.decode_complete(token, key, algorithms=["HS256"], options=options)
+    except jwt.InvalidSignatureError as error:
+        raise RecordRejected(QuarantineReason.BAD_SIGNATURE, str(error)) from error
+    except jwt.InvalidAlgorithmError as error:
+        raise RecordRejected(QuarantineReason.WRONG_ALGORITHM, str(error)) from error
+    except jwt.PyJWTError as error:
+        raise RecordRejected(QuarantineReason.MALFORMED_JWT, str(error)) from error
+
+
+def _parse(text: str) -> Any:
+    if _JWT.fullmatch(text):
+        return _Token(text)
+    try:
+        return canonical.loads(text)
+    except ValueError as error:
+        detail = "neither JSON nor a compact JWT"
+        raise RecordRejected(QuarantineReason.NOT_JSON, detail) from error
+
+
+def _is_envelope(parsed: Any) -> bool:
+    if not isinstance(parsed, dict) or not ("payload" in parsed or "body" in parsed):
+        return False
+    return not any(key in parsed for key in ("call_id", "state", "callId", "id"))
+
+
+def _header(headers: object, name: str) -> str | None:
+    if not isinstance(headers, dict):
+        return None
+    for key, value in headers.items():
+        if isinstance(key, str) and key.lower() == name:
+            return value if isinstance(value, str) else None
+    return None
 
 
 def _elements(parsed: Any) -> list[Any]:
@@ -171,7 +279,7 @@ def _elements(parsed: Any) -> list[Any]:
     if isinstance(parsed, list):
         return [_Token(e) if isinstance(e, str) and _JWT.fullmatch(e) else e for e in parsed]
     is_list_response = isinstance(parsed, dict) and isinstance(parsed.get("data"), list)
-    if is_list_response and "call_id" not in parsed:
+    if is_list_response and "call_id" not in parsed and "callId" not in parsed:
         return parsed["data"]
     return [parsed]
 
@@ -183,25 +291,11 @@ def _element_text(element: Any) -> str:
     return canonical.canonical_json(element)
 
 
-def _loads(text: str) -> Any:
+def _number(value: object) -> float:
     try:
-        return canonical.loads(text)
-    except ValueError as error:
-        raise RecordRejected(QuarantineReason.NOT_JSON, str(error)) from error
-
-
-def _object(value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise RecordRejected(QuarantineReason.NOT_AN_OBJECT, type(value).__name__)
-    return value
-
-
-def _require_event_keys(payload: dict[str, Any]) -> None:
-    if is_empty(payload.get("call_id")):
-        raise RecordRejected(QuarantineReason.MISSING_CALL_ID, "call_id is absent or empty")
-    state = payload.get("state")
-    if is_empty(state) or not isinstance(state, str):
-        raise RecordRejected(QuarantineReason.MISSING_STATE, "state is absent or empty")
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as error:
+        raise RecordRejected(QuarantineReason.MALFORMED_JWT, "nbf/exp is not a number") from error
 
 
 def parse_instant_ms(value: object, field: str) -> int | None:
@@ -212,17 +306,15 @@ def parse_instant_ms(value: object, field: str) -> int | None:
         raise RecordRejected(QuarantineReason.UNPARSEABLE_FIELD, field)
     if isinstance(value, int | float):
         return int(value)
-    if isinstance(value, str):
-        stripped = value.strip()
-        try:
-            return int(stripped)
-        except ValueError:
-            pass
-        try:
-            instant = datetime.fromisoformat(stripped)
-        except ValueError as error:
-            raise RecordRejected(QuarantineReason.UNPARSEABLE_FIELD, field) from error
-        if instant.tzinfo is None:
-            instant = instant.replace(tzinfo=UTC)
-        return round(instant.timestamp() * 1000)
-    raise RecordRejected(QuarantineReason.UNPARSEABLE_FIELD, field)
+    text = str(value).strip()
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise RecordRejected(QuarantineReason.UNPARSEABLE_FIELD, field) from error
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    return round(instant.timestamp() * 1000)

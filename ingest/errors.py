@@ -40,6 +40,8 @@ class QuarantineReason(StrEnum):
     BAD_SIGNATURE = "bad_signature"
     WRONG_ALGORITHM = "wrong_algorithm"
     NO_SECRET = "no_secret"
+    NOT_AN_EVENT = "not_an_event"
+    MISSING_ID = "missing_id"
     MISSING_CALL_ID = "missing_call_id"
     MISSING_STATE = "missing_state"
     UNPARSEABLE_FIELD = "unparseable_field"

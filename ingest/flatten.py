@@ -279,7 +279,7 @@ def _event_time() -> list[pl.Expr]:
 
 
 def type_fields(text: pl.DataFrame) -> pl.DataFrame:
-    """Typed columns plus `unparseable`: the names of the fields whose text did not type."""
+    """Typed columns, plus `reject_reason`/`reject_detail` for rows that cannot be loaded."""
     typed, checks = _typed_columns()
     flags = [pl.when(flag).then(pl.lit(name)) for name, flag in checks]
     return (
@@ -294,5 +294,138 @@ def type_fields(text: pl.DataFrame) -> pl.DataFrame:
         )
         .drop("is_transfer")
         .with_columns(_event_time())
+        .with_columns(
+            _rejection(
+                pl.col("event_at_ms").is_null(),
+                "no_event_time",
+                "no event_timestamp, received_at or date_* field",
+            )
+        )
+        .with_columns(
+            pl.from_epoch("received_at_ms", time_unit="ms").alias("received_at"),
+            pl.from_epoch("event_at_ms", time_unit="ms").alias("event_at"),
+        )
+        .drop("received_at_ms", "event_at_ms", "unparseable")
         .collect()
     )
+
+
+def _rejection(extra: pl.Expr, extra_reason: str, extra_detail: str) -> list[pl.Expr]:
+    """reject_reason/reject_detail: an unparseable field first, then the caller's own check."""
+    unparseable = pl.col("unparseable").list.len() > 0
+    return [
+        pl.when(unparseable)
+        .then(pl.lit("unparseable_field"))
+        .when(extra)
+        .then(pl.lit(extra_reason))
+        .alias("reject_reason"),
+        pl.when(unparseable)
+        .then(pl.col("unparseable").list.join(", "))
+        .when(extra)
+        .then(pl.lit(extra_detail))
+        .alias("reject_detail"),
+    ]
+
+
+def flatten_dialpad(con: duckdb.DuckDBPyConnection, events: pl.DataFrame) -> pl.DataFrame:
+    """Rows for raw.dialpad_call_events (CONTRACT section 7)."""
+    return type_fields(extract_fields(con, events))
+
+
+# MessageBird Voice API objects (CONTRACT section 8): column -> (JSON key, type).
+MESSAGEBIRD_CALL_FIELDS = {
+    "call_id": ("id", "text"),
+    "status": ("status", "status"),
+    "source": ("source", "text"),
+    "destination": ("destination", "text"),
+    "number_id": ("numberId", "text"),
+    "created_at": ("createdAt", "instant"),
+    "updated_at": ("updatedAt", "instant"),
+    "ended_at": ("endedAt", "instant"),
+}
+MESSAGEBIRD_LEG_FIELDS = {
+    "leg_id": ("id", "text"),
+    "call_id": ("callId", "text"),
+    "source": ("source", "text"),
+    "destination": ("destination", "text"),
+    "status": ("status", "status"),
+    "direction": ("direction", "text"),
+    "cost": ("cost", "measure"),
+    "currency": ("currency", "text"),
+    "duration": ("duration", "whole"),
+    "created_at": ("createdAt", "instant"),
+    "updated_at": ("updatedAt", "instant"),
+    "answered_at": ("answeredAt", "instant"),
+    "ended_at": ("endedAt", "instant"),
+}
+# Both spellings MessageBird uses: `no-answer` is `no_answer`, `completed` is `hangup`.
+_STATUS_SPELLINGS = {"no-answer": "no_answer", "completed": "hangup"}
+_RFC3339 = "%Y-%m-%dT%H:%M:%S%.f%#z"
+
+
+def flatten_messagebird(
+    con: duckdb.DuckDBPyConnection, objects: pl.DataFrame, fields: dict[str, tuple[str, str]]
+) -> pl.DataFrame:
+    """Rows for raw.messagebird_calls or raw.messagebird_legs, by `fields`."""
+    structure = json.dumps({key: "VARCHAR" for key, _ in fields.values()})
+    columns = ", ".join(f"f.{key} as {column}" for column, (key, _) in fields.items())
+    con.register("_objects_to_extract", objects.select("payload"))
+    try:
+        text = con.sql(
+            f"select {columns} from (select json_transform(payload, '{structure}') as f "
+            "from _objects_to_extract)"
+        ).pl()
+    finally:
+        con.unregister("_objects_to_extract")
+    typed: list[pl.Expr] = []
+    checks: list[pl.Expr] = []
+    for column, (key, kind) in fields.items():
+        value, flag = _MESSAGEBIRD_TYPES[kind](column)
+        typed.append(value)
+        checks.append(pl.when(flag).then(pl.lit(key)))
+    return (
+        pl.concat([objects.rename({"event_hash": "object_hash"}), text], how="horizontal")
+        .lazy()
+        .with_columns(pl.concat_list(checks).list.drop_nulls().alias("unparseable"))
+        .with_columns(*typed)
+        .with_columns(_rejection(pl.lit(False), "", ""))
+        .with_columns(pl.from_epoch("received_at_ms", time_unit="ms").alias("received_at"))
+        .drop("received_at_ms", "unparseable")
+        .collect()
+    )
+
+
+def _as_text(column: str) -> tuple[pl.Expr, pl.Expr]:
+    return _blank_to_null(column).alias(column), pl.lit(False)
+
+
+def _as_status(column: str) -> tuple[pl.Expr, pl.Expr]:
+    status = _blank_to_null(column).str.to_lowercase()
+    for spelling, status_name in _STATUS_SPELLINGS.items():
+        status = pl.when(status == spelling).then(pl.lit(status_name)).otherwise(status)
+    return status.alias(column), pl.lit(False)
+
+
+def _as_instant(column: str) -> tuple[pl.Expr, pl.Expr]:
+    instant = (
+        _blank_to_null(column)
+        .str.to_datetime(_RFC3339, time_zone="UTC", time_unit="ms", strict=False)
+        .dt.replace_time_zone(None)
+    )
+    return _checked(column, instant)
+
+
+def _as_whole(column: str) -> tuple[pl.Expr, pl.Expr]:
+    text = pl.col(column).str.strip_chars()
+    number = text.cast(pl.Float64, strict=False)
+    whole = pl.when(text == "").then(None).otherwise(number.floor().cast(pl.Int64, strict=False))
+    return whole.alias(column), (text.is_not_null() & (text != "") & number.is_null())
+
+
+_MESSAGEBIRD_TYPES = {
+    "text": _as_text,
+    "status": _as_status,
+    "instant": _as_instant,
+    "measure": _as_measure,
+    "whole": _as_whole,
+}

@@ -15,14 +15,21 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from importlib import resources
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from ingest.decode import Decoder, Event, Rejected
-from ingest.flatten import events_frame, extract_fields, type_fields
+from ingest.decode import Decoder, Event, Kind, Rejected
+from ingest.flatten import (
+    MESSAGEBIRD_CALL_FIELDS,
+    MESSAGEBIRD_LEG_FIELDS,
+    events_frame,
+    flatten_dialpad,
+    flatten_messagebird,
+)
 from ingest.read import fingerprint, is_gzip, is_json_document, read_chunks
 
 Progress = Callable[[int], None]  # called with the bytes of input consumed since the last call
@@ -158,6 +165,64 @@ def _load_file(
     return result
 
 
+@dataclass(frozen=True)
+class _RawTable:
+    """A raw table good records go to, and how they get there."""
+
+    name: str
+    key: str  # the identity hash column
+    flatten: Callable[[duckdb.DuckDBPyConnection, pl.DataFrame], pl.DataFrame]
+    kept_with_copy: tuple[str, ...]  # what the earliest-received copy rewrites
+
+    def copies_sql(self) -> str:
+        """One row per identity hash in the chunk: the copy received first (then the first line)."""
+        return f"""
+            select
+                * exclude (payload),
+                payload::json as payload,
+                $1 as source_file,
+                $2 as load_id,
+                $3::timestamp as loaded_at,
+            from _chunk_rows
+            qualify row_number() over (
+                partition by {self.key} order by received_at asc nulls last, source_line
+            ) = 1
+        """
+
+    def keep_earliest_received_sql(self) -> str:
+        """CONTRACT section 3: among copies of an event, the earliest received_at is kept."""
+        kept = ("received_at", *self.kept_with_copy, *_LINEAGE)
+        assignments = ",\n".join(f"{column} = copy.{column}" for column in kept)
+        return f"""
+            update {self.name} as stored
+            set {assignments}
+            from ({self.copies_sql()}) as copy
+            where stored.{self.key} = copy.{self.key}
+              and copy.received_at is not null
+              and (stored.received_at is null or copy.received_at < stored.received_at)
+        """
+
+
+_LINEAGE = ("source_file", "source_line", "load_id", "loaded_at")
+_RAW_TABLES = {
+    Kind.DIALPAD_EVENT: _RawTable(
+        "raw.dialpad_call_events", "event_hash", flatten_dialpad, ("event_at", "event_at_source")
+    ),
+    Kind.MESSAGEBIRD_CALL: _RawTable(
+        "raw.messagebird_calls",
+        "object_hash",
+        partial(flatten_messagebird, fields=MESSAGEBIRD_CALL_FIELDS),
+        (),
+    ),
+    Kind.MESSAGEBIRD_LEG: _RawTable(
+        "raw.messagebird_legs",
+        "object_hash",
+        partial(flatten_messagebird, fields=MESSAGEBIRD_LEG_FIELDS),
+        (),
+    ),
+}
+
+
 def _merge_chunk(
     con: duckdb.DuckDBPyConnection,
     source: str,
@@ -166,100 +231,53 @@ def _merge_chunk(
     load_id: str,
     result: FileSummary,
 ) -> None:
-    loaded_at = _now()
-    quarantine = _rejected_frame(rejected)
-    if events:
-        typed = type_fields(extract_fields(con, events_frame(events)))
-        bad = typed.filter(pl.col("unparseable").list.len() > 0)
-        good = typed.filter(pl.col("unparseable").list.len() == 0)
-        untimed = good.filter(pl.col("event_at_ms").is_null())
-        good = good.filter(pl.col("event_at_ms").is_not_null())
-        quarantine = pl.concat(
-            [
-                quarantine,
-                bad.select(
-                    "source_line",
-                    "raw_text",
-                    pl.lit("unparseable_field").alias("reason"),
-                    pl.col("unparseable").list.join(", ").alias("detail"),
-                ),
-                untimed.select(
-                    "source_line",
-                    "raw_text",
-                    pl.lit("no_event_time").alias("reason"),
-                    pl.lit("no event_timestamp, received_at or date_* field").alias("detail"),
-                ),
-            ]
+    lineage: list[object] = [source, load_id, _now()]
+    quarantines = [_rejected_frame(rejected)]
+    for kind, table in _RAW_TABLES.items():
+        of_kind = [event for event in events if event.kind is kind]
+        if not of_kind:
+            continue
+        rows = table.flatten(con, events_frame(of_kind))
+        bad = rows.filter(pl.col("reject_reason").is_not_null())
+        good = rows.filter(pl.col("reject_reason").is_null())
+        quarantines.append(
+            bad.select(
+                "source_line",
+                "raw_text",
+                pl.col("reject_reason").alias("reason"),
+                pl.col("reject_detail").alias("detail"),
+            )
         )
-        inserted = _insert_events(
-            con, good.drop("raw_text", "unparseable"), source, load_id, loaded_at
+        inserted = _insert_rows(
+            con, table, good.drop("raw_text", "reject_reason", "reject_detail"), lineage
         )
         result.loaded += inserted
         result.duplicates += good.height - inserted
+    quarantine = pl.concat(quarantines)
     if quarantine.height:
-        inserted = _insert_quarantine(con, quarantine, source, load_id, loaded_at)
+        inserted = _insert_quarantine(con, quarantine, *lineage)  # type: ignore[arg-type]
         result.quarantined += inserted
         result.duplicates += quarantine.height - inserted
 
 
-def _insert_events(
-    con: duckdb.DuckDBPyConnection,
-    good: pl.DataFrame,
-    source: str,
-    load_id: str,
-    loaded_at: datetime,
+def _insert_rows(
+    con: duckdb.DuckDBPyConnection, table: _RawTable, good: pl.DataFrame, lineage: list[object]
 ) -> int:
-    """Insert events not stored yet; give stored ones an earlier received_at if this copy has one.
+    """Insert rows not stored yet; give stored ones an earlier received_at if this copy has one.
 
     Returns how many rows were inserted.
     """
     if good.height == 0:
         return 0
-    lineage = [source, load_id, loaded_at]
-    con.register("_chunk_events", good)
+    con.register("_chunk_rows", good)
     try:
-        if good["received_at_ms"].is_not_null().any():
-            _rowcount(con, _KEEP_EARLIEST_RECEIVED, lineage)
+        if good["received_at"].is_not_null().any():
+            _rowcount(con, table.keep_earliest_received_sql(), lineage)
         return _rowcount(
-            con,
-            f"insert or ignore into raw.dialpad_call_events by name {_CHUNK_COPIES}",
-            lineage,
+            con, f"insert or ignore into {table.name} by name {table.copies_sql()}", lineage
         )
     finally:
-        con.unregister("_chunk_events")
-
-
-# One row per identity hash in the chunk: the copy received first (then the first line).
-_CHUNK_COPIES = """
-    select
-        * exclude (payload, received_at_ms, event_at_ms),
-        payload::json as payload,
-        make_timestamp(received_at_ms * 1000) as received_at,
-        make_timestamp(event_at_ms * 1000) as event_at,
-        $1 as source_file,
-        $2 as load_id,
-        $3::timestamp as loaded_at,
-    from _chunk_events
-    qualify row_number() over (
-        partition by event_hash order by received_at_ms asc nulls last, source_line
-    ) = 1
-"""
-
-# CONTRACT section 3: among copies of an event, the earliest envelope received_at is kept.
-_KEEP_EARLIEST_RECEIVED = f"""
-    update raw.dialpad_call_events as stored
-    set received_at = copy.received_at,
-        event_at = copy.event_at,
-        event_at_source = copy.event_at_source,
-        source_file = copy.source_file,
-        source_line = copy.source_line,
-        load_id = copy.load_id,
-        loaded_at = copy.loaded_at
-    from ({_CHUNK_COPIES}) as copy
-    where stored.event_hash = copy.event_hash
-      and copy.received_at is not null
-      and (stored.received_at is null or copy.received_at < stored.received_at)
-"""
+        con.unregister("_chunk_rows")
 
 
 def _insert_quarantine(
