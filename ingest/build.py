@@ -65,7 +65,7 @@ def _summarise(run_results: dict[str, object], success: bool) -> BuildSummary:
     for result in run_results.get("results", []):  # type: ignore[union-attr]
         status = str(result["status"]).lower()
         node = str(result["unique_id"])
-        name = node.split(".")[-1] if not node.startswith("unit_test") else node.split(".", 2)[-1]
+        name = _node_name(node)
         if status in _FAILED:
             failures.append(f"{name}: {_one_line(result.get('message') or status)}")
         elif status == "warn":
@@ -79,6 +79,14 @@ def _summarise(run_results: dict[str, object], success: bool) -> BuildSummary:
         more = f" (and {len(failures) - 3} more)" if len(failures) > 3 else ""
         raise BuildError(f"dbt build failed: {shown}{more}")
     return summary
+
+
+def _node_name(unique_id: str) -> str:
+    """`test.callmart.not_null_x.9f8e` -> `not_null_x`; a unit test keeps its model's name."""
+    parts = unique_id.split(".")
+    if parts[0] == "unit_test" and len(parts) > 3:
+        return f"{parts[2]}.{parts[3]}"
+    return parts[2] if len(parts) > 2 else unique_id
 
 
 def _one_line(message: object) -> str:

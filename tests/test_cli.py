@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -66,3 +67,42 @@ def test_help_explains_every_option(capsys) -> None:
     out = capsys.readouterr().out
     for option in ("--db", "--jwt-secret-file", "--full-refresh", "--quiet", "PATH"):
         assert option in out
+
+
+def test_sample_writes_traffic_and_its_answers(tmp_path: Path, capsys) -> None:
+    assert main(["sample", "--events", "200", "--seed", "3", "--out", str(tmp_path / "s")]) == 0
+    summary = json.loads((tmp_path / "s" / "expected" / "summary.json").read_text())
+    assert summary["records"] == (
+        summary["distinct_events"] + summary["duplicates"] + summary["quarantined"]
+    )
+    assert any((tmp_path / "s" / "landing").iterdir())
+    assert f"wrote {summary['records']} records" in capsys.readouterr().out
+
+
+def test_a_failed_dbt_test_is_one_line_and_exit_1(tmp_path: Path, monkeypatch, capsys) -> None:
+    """A failing error-severity test fails the build: the reason names it, on one line."""
+    run_results = {
+        "results": [
+            {"unique_id": "model.callmart.fct_conversations", "status": "success", "message": None},
+            {
+                "unique_id": "test.callmart.unique_fct_x.abc",
+                "status": "fail",
+                "message": "Got 3 results,\n configured to fail if != 0",
+            },
+            {"unique_id": "test.callmart.assert_y", "status": "warn", "message": "Got 1 result"},
+        ]
+    }
+
+    def fake_run(args, env, check):  # dbt's child process: it leaves run_results.json behind
+        target = Path(env["DBT_TARGET_PATH"])
+        target.mkdir(parents=True, exist_ok=True)
+        (target / "run_results.json").write_text(json.dumps(run_results))
+        return subprocess.CompletedProcess(args, 1)
+
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+    monkeypatch.setattr("ingest.build.subprocess.run", fake_run)
+    assert main(["build", "--db", str(tmp_path / "w.duckdb")]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        "callmart: error: dbt build failed: unique_fct_x: Got 3 results, configured to fail if != 0\n"
+    )
