@@ -1,4 +1,4 @@
-"""Run the dbt project on a warehouse file and summarise what happened.
+"""Run the dbt project on a warehouse file, summarise what happened, publish the marts.
 
 dbt runs in a child process: dbt-duckdb keeps its connection open for the life of the process
 that ran it, and a child's exit releases the file for the next reader or writer. The summary
@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ingest.errors import BuildError, CallmartError
 from ingest.load import connect
+from ingest.publish import publish_marts
 
 _FAILED = {"error", "fail", "runtime error"}
 _DBT = "import sys; from dbt.cli.main import cli; sys.exit(cli())"
@@ -26,6 +27,7 @@ class BuildSummary:
     models: int = 0
     tests_passed: int = 0
     warnings: list[str] = field(default_factory=list)
+    published: Path | None = None  # the marts' file for readers
 
 
 def project_dir() -> Path:
@@ -56,7 +58,9 @@ def run_dbt_build(db: Path, full_refresh: bool = False, quiet: bool = False) -> 
     completed = subprocess.run([sys.executable, "-c", _DBT, *args], env=env, check=False)
     if not results.is_file():
         raise BuildError(f"dbt build could not run (exit status {completed.returncode})")
-    return _summarise(json.loads(results.read_text()), completed.returncode == 0)
+    summary = _summarise(json.loads(results.read_text()), completed.returncode == 0)
+    summary.published = publish_marts(db)
+    return summary
 
 
 def _summarise(run_results: dict[str, object], success: bool) -> BuildSummary:

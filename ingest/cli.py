@@ -224,7 +224,7 @@ def _report_build(args: argparse.Namespace, summary: BuildSummary) -> None:
     out = Console(highlight=False)
     out.print(
         f"build: {summary.models} models, {summary.tests_passed} tests passed, "
-        f"{len(summary.warnings)} warnings"
+        f"{len(summary.warnings)} warnings; marts published to {summary.published}"
     )
     for warning in summary.warnings:
         out.print(f"  warn: {warning}")
