@@ -81,7 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=_run)
 
-    sample = commands.add_parser("sample", help="write simulated Dialpad traffic and its answers")
+    sample = commands.add_parser(
+        "sample", help="write simulated Dialpad and MessageBird traffic and its answers"
+    )
     sample.add_argument("--events", type=int, default=3000, help="about how many distinct events")
     sample.add_argument("--out", type=Path, required=True, help="folder to write into")
     sample.add_argument("--seed", type=int, default=7, help="random seed (same seed, same files)")

@@ -335,7 +335,7 @@ def flatten_dialpad(con: duckdb.DuckDBPyConnection, events: pl.DataFrame) -> pl.
 # MessageBird Voice API objects (CONTRACT section 8): column -> (JSON key, type).
 MESSAGEBIRD_CALL_FIELDS = {
     "call_id": ("id", "text"),
-    "status": ("status", "status"),
+    "status": ("status", "call_status"),
     "source": ("source", "text"),
     "destination": ("destination", "text"),
     "number_id": ("numberId", "text"),
@@ -358,7 +358,8 @@ MESSAGEBIRD_LEG_FIELDS = {
     "answered_at": ("answeredAt", "instant"),
     "ended_at": ("endedAt", "instant"),
 }
-# Both spellings MessageBird uses: `no-answer` is `no_answer`, `completed` is `hangup`.
+# A leg's two spellings (CONTRACT section 8): `no-answer` is `no_answer`, `completed` is
+# `hangup`. A call's statuses (queued, starting, ongoing, ended) are only lowercased.
 _STATUS_SPELLINGS = {"no-answer": "no_answer", "completed": "hangup"}
 _RFC3339 = "%Y-%m-%dT%H:%M:%S%.f%#z"
 
@@ -406,6 +407,10 @@ def _as_status(column: str) -> tuple[pl.Expr, pl.Expr]:
     return status.alias(column), pl.lit(False)
 
 
+def _as_lowercase(column: str) -> tuple[pl.Expr, pl.Expr]:
+    return _blank_to_null(column).str.to_lowercase().alias(column), pl.lit(False)
+
+
 def _as_instant(column: str) -> tuple[pl.Expr, pl.Expr]:
     instant = (
         _blank_to_null(column)
@@ -425,6 +430,7 @@ def _as_whole(column: str) -> tuple[pl.Expr, pl.Expr]:
 _MESSAGEBIRD_TYPES = {
     "text": _as_text,
     "status": _as_status,
+    "call_status": _as_lowercase,
     "instant": _as_instant,
     "measure": _as_measure,
     "whole": _as_whole,

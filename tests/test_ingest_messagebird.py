@@ -217,3 +217,8 @@ def test_a_signed_webhook_without_a_key_is_quarantined(
     monkeypatch.delenv("MESSAGEBIRD_SIGNING_KEY", raising=False)
     assert _ingest_signed(tmp_path, db, signed_envelope(json.dumps(leg())), key=None) == 0
     assert query("select reason from raw.quarantine") == [("no_secret",)]
+
+
+def test_a_calls_status_is_only_lowercased(tmp_path: Path, ingest, query) -> None:
+    assert ingest(write_lines(tmp_path / "a.ndjson", [call("Completed"), call("ENDED", "2026-03-02T10:06:00Z")])) == 0
+    assert query("select status from raw.messagebird_calls order by updated_at") == [("completed",), ("ended",)]
