@@ -13,6 +13,7 @@ import gzip
 import json
 import random
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -264,23 +265,49 @@ def render(spec: FileSpec, items: list[Any]) -> bytes:
     return "".join(line + "\n" for line in lines).encode()
 
 
-def arrival_order(spec: FileSpec, items: list[tuple[int, Any]], rng: random.Random) -> list[Any]:
+def arrival_order(
+    spec: FileSpec,
+    items: list[tuple[int, Any]],
+    rng: random.Random,
+    others: Sequence[tuple[int, str]] = (),
+    others_rng: random.Random | None = None,
+) -> list[Any]:
     """Plain files: shuffled. Gzipped files: by time give or take half an hour (a leg's events
-    still arrive out of order, and the file compresses much better)."""
+    still arrive out of order, and the file compresses much better).
+
+    `others` are another provider's records mixed into the file, placed with their own
+    random source, so this provider's records keep their order and draws."""
     if not spec.name.endswith(".gz"):
         records = [record for _, record in items]
         rng.shuffle(records)
+        for _, record in others:
+            assert others_rng is not None
+            records.insert(others_rng.randint(0, len(records)), record)
         return records
     keyed = [(at + rng.randint(0, JITTER_MS), i, record) for i, (at, record) in enumerate(items)]
+    if others:
+        assert others_rng is not None
+        keyed += [
+            (at + others_rng.randint(0, JITTER_MS), len(items) + i, record)
+            for i, (at, record) in enumerate(others)
+        ]
     return [record for _, _, record in sorted(keyed, key=lambda row: row[:2])]
 
 
-def write_landing(landing: Landing, folder: Path, rng: random.Random) -> dict[str, int]:
-    """Write the files in arrival order; returns records per file."""
+def write_landing(
+    landing: Landing,
+    folder: Path,
+    rng: random.Random,
+    others: dict[str, list[tuple[int, str]]] | None = None,
+    others_rng: random.Random | None = None,
+) -> dict[str, int]:
+    """Write the files in arrival order, with `others` (another provider's records, as text
+    lines) mixed into the files they name; returns records per file."""
     folder.mkdir(parents=True, exist_ok=True)
     written = {}
     for spec in FILES:
-        items = arrival_order(spec, landing.items[spec.name], rng)
+        mixed = (others or {}).get(spec.name, [])
+        items = arrival_order(spec, landing.items[spec.name], rng, mixed, others_rng)
         data = render(spec, items)
         if spec.name.endswith(".gz"):
             data = gzip.compress(data, compresslevel=9, mtime=0)

@@ -1,9 +1,13 @@
-"""Simulated Dialpad traffic with its expected marts known by construction.
+"""Simulated Dialpad and MessageBird traffic with its expected marts known by construction.
 
     python -m ingest.sample.simulate --events 3000 --seed 7 --out ingest/sample
 
 writes `landing/` (the files to ingest), `expected/` (conversations.ndjson, legs.ndjson,
 scenarios.ndjson, summary.json) and `jwt_secret.txt` (the HS256 secret of the JWTs).
+
+Dialpad traffic comes first and draws from the seed's own random source, so its part of
+the output is the same with or without MessageBird; MessageBird calls (about 15% of the
+conversations) draw from a second source derived from the seed.
 """
 
 from __future__ import annotations
@@ -20,6 +24,10 @@ from typing import Any
 from ingest.sample.directory import TWO_53, Ids, build_directory
 from ingest.sample.encode import GoodEvent, Reason, add_bad_records, deliver, write_landing
 from ingest.sample.expected import expected_conversation, expected_legs
+from ingest.sample.messagebird import encode as mb_encode
+from ingest.sample.messagebird import expected as mb_expected
+from ingest.sample.messagebird.model import MbCall
+from ingest.sample.messagebird.scenarios import MbSim, build_calls, build_mb_directory
 from ingest.sample.model import Conversation, TimeSource
 from ingest.sample.payloads import build_payload
 from ingest.sample.scenarios import FLOWS, IN_PROGRESS_FLOWS, Sim, assign_time_sources
@@ -29,6 +37,7 @@ WINDOW_START_MS = 1_772_409_600_000  # 2026-03-02T00:00:00Z
 DAY_MS = 86_400_000
 WINDOW_DAYS = 3
 EVENTS_PER_CONVERSATION = 13  # about; spreads the conversations over the window
+MESSAGEBIRD_SHARE = 0.15  # of all finished conversations
 
 FALLBACK_DATES = {
     "calling": "date_started",
@@ -138,26 +147,73 @@ def summarise(
     written: dict[str, int],
     bad: Counter[str],
     quirks: Counter[str],
+    calls: list[MbCall],
+    mb_landing: mb_encode.MbLanding,
 ) -> dict[str, Any]:
+    """Counts over both providers; `distinct_events` counts MessageBird snapshots too."""
     records = sum(written.values())
     quarantined = sum(bad.values())
+    mb_distinct = len({mb_encode.canonical_hash(element) for element in mb_landing.elements})
+    distinct = len(events) + mb_distinct
     quirks.update(q for c in conversations for q in c.quirks)
     quirks.update(id_quirks(conversations))
+    mb_quirks = Counter(q for call in calls for q in call.quirks)
+    mb_quirks.update(mb_landing.stats)
+    flows = Counter(c.flow for c in conversations) + Counter(call.flow for call in calls)
+    mb_legs = sum(len(call.legs) for call in calls)
     return {
         "records": records,
-        "distinct_events": len(events),
-        "duplicates": records - len(events) - quarantined,
+        "distinct_events": distinct,
+        "duplicates": records - distinct - quarantined,
         "quarantined": quarantined,
         "quarantined_by_reason": {reason: bad[reason] for reason in Reason.ALL},
-        "conversations": len(conversations),
-        "legs": sum(len(c.legs_with_events) for c in conversations),
-        "in_progress_conversations": sum(c.flow.startswith("in_progress") for c in conversations),
+        "conversations": len(conversations) + len(calls),
+        "legs": sum(len(c.legs_with_events) for c in conversations) + mb_legs,
+        "in_progress_conversations": sum(c.flow.startswith("in_progress") for c in conversations)
+        + sum(call.flow.startswith("messagebird_in_progress") for call in calls),
         "watermark_at": max(event_at(event) for event in events),
         "event_time_sources": dict(sorted(Counter(e.time_source.value for e in events).items())),
-        "flows": dict(sorted(Counter(c.flow for c in conversations).items())),
+        "flows": dict(sorted(flows.items())),
         "quirks": dict(sorted(quirks.items())),
         "files": written,
+        "providers": {
+            "dialpad": {
+                "distinct_events": len(events),
+                "conversations": len(conversations),
+                "legs": sum(len(c.legs_with_events) for c in conversations),
+            },
+            "messagebird": {
+                "distinct_objects": mb_distinct,
+                "delivered_objects": len(mb_landing.elements),
+                "conversations": len(calls),
+                "calls_without_call_object": sum(not call.arrives for call in calls),
+                "legs": mb_legs,
+                "watermark_at": max(call.last_updated_at for call in calls),
+                "quirks": dict(sorted(mb_quirks.items())),
+            },
+        },
     }
+
+
+def build_messagebird(
+    seed: int, conversations: list[Conversation], out_dir: Path, bad_per_reason: int
+) -> tuple[list[MbCall], mb_encode.MbLanding, dict[str, int]]:
+    """MessageBird calls over the Dialpad traffic's window, their own landing files written;
+    the envelopes bound for the shared capture file are left in the returned landing."""
+    rng = random.Random(f"messagebird-{seed}")
+    sim = MbSim(rng, build_mb_directory(rng))
+    last_start = max(leg.started_at or 0 for c in conversations for leg in c.legs_with_events)
+    count = max(7, round(len(conversations) * MESSAGEBIRD_SHARE / (1 - MESSAGEBIRD_SHARE)))
+    calls = build_calls(
+        sim, count, WINDOW_START_MS + 600_000, last_start - 7_200_000, last_start - 1_800_000
+    )
+    objects = mb_encode.snapshot_objects(calls)
+    landing = mb_encode.deliver(objects, rng)
+    mb_encode.add_bad_records(landing, objects, max(1, bad_per_reason // 2), rng)
+    folder = out_dir / "landing"
+    folder.mkdir(parents=True, exist_ok=True)
+    written = mb_encode.write_files(landing, folder, rng)
+    return calls, landing, written
 
 
 def write_sample(
@@ -177,21 +233,40 @@ def write_sample(
     landing = deliver(good, rng, secret)
     ghosts = [ids.new() for _ in range(len(Reason.ALL) * max(1, events // 600))]
     bad = add_bad_records(landing, good, ghosts, max(1, events // 600), rng, secret)
-    written = write_landing(landing, out_dir / "landing", rng)
+    calls, mb_landing, mb_written = build_messagebird(
+        seed, conversations, out_dir, max(1, events // 600)
+    )
+    written = write_landing(
+        landing,
+        out_dir / "landing",
+        rng,
+        {mb_encode.MIXED_FILE: mb_encode.mixed_items(mb_landing)},
+        random.Random(f"messagebird-mix-{seed}"),
+    )
+    written.update(mb_written)
     quirks.update(landing.stats)
-    summary = summarise(conversations, good, written, bad, quirks)
+    summary = summarise(
+        conversations, good, written, bad + mb_landing.bad, quirks, calls, mb_landing
+    )
 
     expected = out_dir / "expected"
     expected.mkdir(parents=True, exist_ok=True)
-    rows = [(expected_conversation(c), c) for c in conversations]
+    rows: list[tuple[dict[str, Any], list[dict[str, Any]], str, list[str]]] = [
+        (expected_conversation(c), expected_legs(c), c.flow, c.quirks) for c in conversations
+    ]
+    rows += [
+        (mb_expected.expected_conversation(call), mb_expected.expected_legs(call), call.flow,
+         call.quirks)
+        for call in calls
+    ]  # fmt: skip
     rows.sort(key=lambda row: (row[0]["started_at"], row[0]["conversation_id"]))
-    write_ndjson(expected / "conversations.ndjson", (row for row, _ in rows))
-    write_ndjson(expected / "legs.ndjson", (leg for _, c in rows for leg in expected_legs(c)))
+    write_ndjson(expected / "conversations.ndjson", (row for row, _, _, _ in rows))
+    write_ndjson(expected / "legs.ndjson", (leg for _, legs, _, _ in rows for leg in legs))
     write_ndjson(
         expected / "scenarios.ndjson",
         (
-            {"conversation_id": row["conversation_id"], "flow": c.flow, "quirks": sorted(c.quirks)}
-            for row, c in rows
+            {"conversation_id": row["conversation_id"], "flow": flow, "quirks": sorted(quirks)}
+            for row, _, flow, quirks in rows
         ),
     )
     (expected / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")

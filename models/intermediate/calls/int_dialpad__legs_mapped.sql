@@ -109,7 +109,13 @@ final as (
         legs.csat_score,
         legs.csat_at,
         legs.recap_summary,
-        legs.recap_at
+        legs.recap_at,
+        -- Dialpad's talk legs are its agent legs; it reports no conversation of its own, so the
+        -- conversation's start, end and completeness come from its legs (null here)
+        legs.is_agent_leg as is_talk_leg,
+        cast(null as {{ dbt.type_timestamp() }}) as conversation_started_at,
+        cast(null as {{ dbt.type_timestamp() }}) as conversation_ended_at,
+        cast(null as {{ dbt.type_boolean() }}) as is_conversation_complete
     from legs
     left join holds
         on legs.leg_id = holds.leg_id

@@ -7,9 +7,17 @@ with dialpad_leg_states as (
 
 ),
 
+messagebird_leg_states as (
+
+    select * from {{ ref('int_messagebird__leg_states_mapped') }}
+
+),
+
 final as (
 
     select * from dialpad_leg_states
+    union all
+    select * from messagebird_leg_states
 
 )
 

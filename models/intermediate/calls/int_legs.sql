@@ -8,9 +8,17 @@ with dialpad_legs as (
 
 ),
 
+messagebird_legs as (
+
+    select * from {{ ref('int_messagebird__legs_mapped') }}
+
+),
+
 final as (
 
     select * from dialpad_legs
+    union all
+    select * from messagebird_legs
 
 )
 

@@ -1,0 +1,1 @@
+"""Simulated MessageBird Voice API traffic (calls and legs) with its expected marts."""

@@ -1,0 +1,103 @@
+-- One row per MessageBird call: its winning snapshot (CONTRACT §8). The snapshot with the
+-- latest updatedAt wins; ties go to the later status in the call lifecycle (seed
+-- messagebird_statuses: queued < starting < ongoing < ended), then to the larger object_hash
+-- (so the choice never depends on arrival order).
+
+with source as (
+
+    select * from {{ source('raw_messagebird', 'messagebird_calls') }}
+
+),
+
+call_statuses as (
+
+    select * from {{ ref('messagebird_statuses') }} where object_type = 'call'
+
+),
+
+unknown_status_rank as (
+
+    select max(status_rank) + 1 as status_rank from call_statuses
+
+),
+
+renamed as (
+
+    select
+        -- identity
+        object_hash,
+        call_id,
+        -- raw holds statuses normalised; the same spelling rule is applied again as a guard
+        replace(lower(trim(status)), '-', '_') as status,
+
+        -- parties
+        source as source_number,
+        destination as destination_number,
+        number_id,
+
+        -- times (UTC, millisecond precision like every *_at of the warehouse)
+        {{ dbt.date_trunc('millisecond', 'created_at') }} as created_at,
+        {{ dbt.date_trunc('millisecond', 'updated_at') }} as updated_at,
+        {{ dbt.date_trunc('millisecond', 'ended_at') }} as ended_at,
+        received_at,
+
+        -- lineage
+        payload,
+        source_file,
+        source_line,
+        load_id,
+        loaded_at
+    from source
+
+),
+
+ranked as (
+
+    select
+        renamed.*,
+        coalesce(call_statuses.status_rank, unknown_status_rank.status_rank) as status_rank,
+        coalesce(call_statuses.is_final, false) as is_final_status,
+        call_statuses.status is null as is_unknown_status,
+        count(*) over (partition by renamed.call_id) as snapshot_count,
+        row_number() over (
+            partition by renamed.call_id
+            order by
+                renamed.updated_at desc nulls last,
+                coalesce(call_statuses.status_rank, unknown_status_rank.status_rank) desc,
+                renamed.object_hash desc
+        ) as snapshot_recency
+    from renamed
+    left join call_statuses
+        on renamed.status = call_statuses.status
+    cross join unknown_status_rank
+
+),
+
+final as (
+
+    select
+        call_id,
+        object_hash,
+        status,
+        status_rank,
+        is_final_status,
+        is_unknown_status,
+        source_number,
+        destination_number,
+        number_id,
+        created_at,
+        updated_at,
+        ended_at,
+        received_at,
+        cast(snapshot_count as {{ dbt.type_int() }}) as snapshot_count,
+        payload,
+        source_file,
+        source_line,
+        load_id,
+        loaded_at
+    from ranked
+    where snapshot_recency = 1
+
+)
+
+select * from final

@@ -1,0 +1,130 @@
+-- One row per MessageBird leg: its winning snapshot (CONTRACT §8). The snapshot with the
+-- latest updatedAt wins; ties go to the later status in the leg lifecycle (seed
+-- messagebird_statuses: starting < ringing < ongoing < busy / no_answer / failed / hangup),
+-- then to the larger object_hash (so the choice never depends on arrival order). A snapshot
+-- that arrives after a newer one therefore changes nothing. `ringing_at` keeps the one time
+-- the winning snapshot no longer shows: the updatedAt of the earliest snapshot seen ringing.
+
+with source as (
+
+    select * from {{ source('raw_messagebird', 'messagebird_legs') }}
+
+),
+
+leg_statuses as (
+
+    select * from {{ ref('messagebird_statuses') }} where object_type = 'leg'
+
+),
+
+unknown_status_rank as (
+
+    select max(status_rank) + 1 as status_rank from leg_statuses
+
+),
+
+spelled as (
+
+    -- raw holds statuses normalised; the same spelling rule is applied again as a guard
+    select
+        source.*,
+        replace(lower(trim(source.status)), '-', '_') as spelled_status
+    from source
+
+),
+
+renamed as (
+
+    select
+        -- identity
+        object_hash,
+        leg_id,
+        call_id,
+        case when spelled_status = 'completed' then 'hangup' else spelled_status end as status,
+        lower(trim(direction)) as direction,
+
+        -- parties
+        source as source_number,
+        destination as destination_number,
+
+        -- charges as reported
+        cost,
+        currency,
+        duration as duration_seconds,
+
+        -- times (UTC, millisecond precision like every *_at of the warehouse)
+        {{ dbt.date_trunc('millisecond', 'created_at') }} as created_at,
+        {{ dbt.date_trunc('millisecond', 'updated_at') }} as updated_at,
+        {{ dbt.date_trunc('millisecond', 'answered_at') }} as answered_at,
+        {{ dbt.date_trunc('millisecond', 'ended_at') }} as ended_at,
+        received_at,
+
+        -- lineage
+        payload,
+        source_file,
+        source_line,
+        load_id,
+        loaded_at
+    from spelled
+
+),
+
+ranked as (
+
+    select
+        renamed.*,
+        coalesce(leg_statuses.status_rank, unknown_status_rank.status_rank) as status_rank,
+        coalesce(leg_statuses.is_final, false) as is_final_status,
+        leg_statuses.status is null as is_unknown_status,
+        count(*) over (partition by renamed.leg_id) as snapshot_count,
+        min(case when renamed.status = 'ringing' then renamed.updated_at end) over (
+            partition by renamed.leg_id
+        ) as ringing_at,
+        row_number() over (
+            partition by renamed.leg_id
+            order by
+                renamed.updated_at desc nulls last,
+                coalesce(leg_statuses.status_rank, unknown_status_rank.status_rank) desc,
+                renamed.object_hash desc
+        ) as snapshot_recency
+    from renamed
+    left join leg_statuses
+        on renamed.status = leg_statuses.status
+    cross join unknown_status_rank
+
+),
+
+final as (
+
+    select
+        leg_id,
+        call_id,
+        object_hash,
+        status,
+        status_rank,
+        is_final_status,
+        is_unknown_status,
+        direction,
+        source_number,
+        destination_number,
+        cost,
+        currency,
+        duration_seconds,
+        created_at,
+        updated_at,
+        ringing_at,
+        answered_at,
+        ended_at,
+        received_at,
+        cast(snapshot_count as {{ dbt.type_int() }}) as snapshot_count,
+        payload,
+        source_file,
+        source_line,
+        load_id,
+        loaded_at
+    from ranked
+    where snapshot_recency = 1
+
+)
+
+select * from final
