@@ -1,0 +1,237 @@
+-- One row per (provider, reporting_date, agent_id): CONTRACT §6 `agg_agent_daily`. Leg columns
+-- count on the local date (reporting_timezone) of the leg's started_at; conversation columns
+-- on the local date of the agent's first connected agent leg in the conversation. Every
+-- average ships with its numerator and denominator so days roll up to weeks.
+
+with legs as (
+
+    select * from {{ ref('int_legs') }}
+
+),
+
+conversations as (
+
+    select * from {{ ref('fct_conversations') }}
+
+),
+
+agents as (
+
+    select * from {{ ref('dim_agents') }}
+
+),
+
+agent_legs as (
+
+    -- agent legs and agent-offered legs (monitors are neither)
+    select * from legs where agent_id is not null and leg_role <> 'monitor'
+
+),
+
+entry_points as (
+
+    select
+        provider,
+        leg_id,
+        is_transferred
+    from legs
+    where leg_role = 'entry_point'
+
+),
+
+leg_facts as (
+
+    select
+        agent_legs.provider,
+        {{ reporting_date('agent_legs.started_at') }} as reporting_date,
+        agent_legs.agent_id,
+        case when agent_legs.is_agent_offered_leg then 1 else 0 end as offered_leg_count,
+        case
+            when agent_legs.is_agent_offered_leg and agent_legs.connected_at is not null then 1 else 0
+        end as answered_leg_count,
+        case
+            when agent_legs.is_agent_offered_leg and agent_legs.connected_at is null
+                and agent_legs.ended_at is not null then 1
+            else 0
+        end as missed_leg_count,
+        case
+            when agent_legs.is_agent_leg and agent_legs.leg_role = 'direct'
+                and agent_legs.direction = 'outbound' then 1 else 0
+        end as outbound_leg_count,
+        case
+            when agent_legs.is_agent_leg and agent_legs.leg_role = 'direct'
+                and agent_legs.direction = 'outbound'
+                and agent_legs.connected_at is not null then 1
+            else 0
+        end as outbound_connected_leg_count,
+        case
+            when agent_legs.is_agent_leg and agent_legs.connected_at is not null
+                and agent_legs.ended_at is not null then 1
+            else 0
+        end as handled_leg_count,
+        0 as conversations_handled_count,
+        0 as conversations_as_first_agent_count,
+        0 as conversations_as_last_agent_count,
+        0 as first_contact_resolved_count,
+        case
+            when agent_legs.is_agent_leg and agent_legs.connected_at is not null
+                and agent_legs.ended_at is not null
+                and (agent_legs.is_transferred or coalesce(entry_points.is_transferred, false))
+                then 1
+            else 0
+        end as transfers_out_count,
+        case
+            when agent_legs.is_agent_leg and agent_legs.connected_at is not null
+                and agent_legs.ended_at is not null then agent_legs.talk_ms
+        end as talk_ms,
+        case
+            when agent_legs.is_agent_leg and agent_legs.connected_at is not null
+                and agent_legs.ended_at is not null then agent_legs.hold_ms
+        end as hold_ms,
+        case
+            when agent_legs.is_agent_leg and agent_legs.connected_at is not null
+                and agent_legs.ended_at is not null
+                then agent_legs.talk_ms + coalesce(agent_legs.hold_ms, 0)
+        end as handle_ms,
+        case
+            when agent_legs.is_agent_offered_leg and agent_legs.connected_at is not null
+                then {{ ms_between('coalesce(agent_legs.rang_at, agent_legs.started_at)', 'agent_legs.connected_at') }}
+        end as answer_delay_ms
+    from agent_legs
+    left join entry_points
+        on agent_legs.provider = entry_points.provider
+        and agent_legs.operated_entry_point_leg_id = entry_points.leg_id
+
+),
+
+agent_conversations as (
+
+    -- each agent's conversations: those in which an agent leg of theirs connected
+    select
+        provider,
+        conversation_id,
+        agent_id,
+        min(connected_at) as first_connected_at
+    from agent_legs
+    where is_agent_leg and connected_at is not null
+    group by provider, conversation_id, agent_id
+
+),
+
+repeat_followed as (
+
+    -- conversations some later conversation of the same contact repeats
+    select distinct
+        provider,
+        previous_conversation_id as conversation_id
+    from conversations
+    where previous_conversation_id is not null
+
+),
+
+conversation_facts as (
+
+    select
+        agent_conversations.provider,
+        {{ reporting_date('agent_conversations.first_connected_at') }} as reporting_date,
+        agent_conversations.agent_id,
+        0 as offered_leg_count,
+        0 as answered_leg_count,
+        0 as missed_leg_count,
+        0 as outbound_leg_count,
+        0 as outbound_connected_leg_count,
+        0 as handled_leg_count,
+        1 as conversations_handled_count,
+        case when conversations.first_agent_id = agent_conversations.agent_id then 1 else 0 end
+            as conversations_as_first_agent_count,
+        case when conversations.last_agent_id = agent_conversations.agent_id then 1 else 0 end
+            as conversations_as_last_agent_count,
+        case when repeat_followed.conversation_id is null then 1 else 0 end as first_contact_resolved_count,
+        0 as transfers_out_count,
+        cast(null as {{ dbt.type_bigint() }}) as talk_ms,
+        cast(null as {{ dbt.type_bigint() }}) as hold_ms,
+        cast(null as {{ dbt.type_bigint() }}) as handle_ms,
+        cast(null as {{ dbt.type_bigint() }}) as answer_delay_ms
+    from agent_conversations
+    inner join conversations
+        on agent_conversations.provider = conversations.provider
+        and agent_conversations.conversation_id = conversations.conversation_id
+    left join repeat_followed
+        on agent_conversations.provider = repeat_followed.provider
+        and agent_conversations.conversation_id = repeat_followed.conversation_id
+
+),
+
+facts as (
+
+    select * from leg_facts
+    union all
+    select * from conversation_facts
+
+),
+
+aggregated as (
+
+    select
+        provider,
+        reporting_date,
+        agent_id,
+        sum(offered_leg_count) as offered_leg_count,
+        sum(answered_leg_count) as answered_leg_count,
+        sum(missed_leg_count) as missed_leg_count,
+        sum(outbound_leg_count) as outbound_leg_count,
+        sum(outbound_connected_leg_count) as outbound_connected_leg_count,
+        sum(handled_leg_count) as handled_leg_count,
+        sum(conversations_handled_count) as conversations_handled_count,
+        sum(conversations_as_first_agent_count) as conversations_as_first_agent_count,
+        sum(conversations_as_last_agent_count) as conversations_as_last_agent_count,
+        sum(first_contact_resolved_count) as first_contact_resolved_count,
+        sum(transfers_out_count) as transfers_out_count,
+        sum(talk_ms) as talk_ms,
+        sum(hold_ms) as hold_ms,
+        sum(handle_ms) as handle_ms,
+        sum(answer_delay_ms) as answer_delay_ms_sum
+    from facts
+    group by provider, reporting_date, agent_id
+
+),
+
+final as (
+
+    select
+        aggregated.provider,
+        aggregated.reporting_date,
+        aggregated.agent_id,
+        agents.name as agent_name,
+        agents.email as agent_email,
+        agents.office_id,
+        cast(aggregated.offered_leg_count as {{ dbt.type_int() }}) as offered_leg_count,
+        cast(aggregated.answered_leg_count as {{ dbt.type_int() }}) as answered_leg_count,
+        cast(aggregated.missed_leg_count as {{ dbt.type_int() }}) as missed_leg_count,
+        cast(aggregated.outbound_leg_count as {{ dbt.type_int() }}) as outbound_leg_count,
+        cast(aggregated.outbound_connected_leg_count as {{ dbt.type_int() }}) as outbound_connected_leg_count,
+        cast(aggregated.handled_leg_count as {{ dbt.type_int() }}) as handled_leg_count,
+        cast(aggregated.conversations_handled_count as {{ dbt.type_int() }}) as conversations_handled_count,
+        cast(aggregated.conversations_as_first_agent_count as {{ dbt.type_int() }}) as conversations_as_first_agent_count,
+        cast(aggregated.conversations_as_last_agent_count as {{ dbt.type_int() }}) as conversations_as_last_agent_count,
+        cast(aggregated.first_contact_resolved_count as {{ dbt.type_int() }}) as first_contact_resolved_count,
+        cast(aggregated.first_contact_resolved_count as double)
+            / nullif(aggregated.conversations_handled_count, 0) as fcr_rate,
+        cast(aggregated.transfers_out_count as {{ dbt.type_int() }}) as transfers_out_count,
+        cast(aggregated.transfers_out_count as double)
+            / nullif(aggregated.handled_leg_count, 0) as transfer_rate,
+        cast(aggregated.talk_ms as {{ dbt.type_bigint() }}) as talk_ms,
+        cast(aggregated.hold_ms as {{ dbt.type_bigint() }}) as hold_ms,
+        cast(aggregated.handle_ms as {{ dbt.type_bigint() }}) as handle_ms,
+        cast(aggregated.handle_ms as double) / nullif(aggregated.handled_leg_count, 0) as aht_ms,
+        cast(aggregated.answer_delay_ms_sum as {{ dbt.type_bigint() }}) as answer_delay_ms_sum,
+        cast(aggregated.answer_delay_ms_sum as double)
+            / nullif(aggregated.answered_leg_count, 0) as avg_answer_delay_ms
+    from aggregated
+    left join agents
+        on aggregated.provider = agents.provider
+        and aggregated.agent_id = agents.agent_id
+
+)
+
+select * from final

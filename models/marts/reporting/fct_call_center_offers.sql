@@ -1,0 +1,54 @@
+-- One row per offer to a call center, department or office (an entry_point leg), every
+-- provider: CONTRACT §6 `fct_call_center_offers`, with the business-hours variants of its waits.
+
+with offers as (
+
+    select * from {{ ref('int_call_center_offers') }}
+
+),
+
+business_times as (
+
+    select * from {{ ref('int_call_center_offer_business_times') }}
+
+),
+
+final as (
+
+    select
+        offers.provider,
+        offers.offer_id,
+        offers.conversation_id,
+        offers.call_center_id,
+        offers.call_center_name,
+        offers.call_center_type,
+        offers.offered_at,
+        offers.wait_start_at,
+        offers.queued_at,
+        offers.answered_at,
+        offers.answering_leg_id,
+        offers.answering_agent_id,
+        offers.speed_to_answer_ms,
+        offers.wait_ms,
+        offers.queue_ms,
+        offers.rung_agent_count,
+        offers.offer_outcome,
+        offers.voicemail_at,
+        offers.ended_at,
+        offers.is_handled,
+        offers.is_transferred,
+        offers.talk_ms,
+        offers.hold_ms,
+        offers.handle_ms,
+        business_times.has_business_hours,
+        business_times.is_offered_in_hours,
+        business_times.time_to_answer_business_ms,
+        business_times.wait_business_ms
+    from offers
+    left join business_times
+        on offers.provider = business_times.provider
+        and offers.offer_id = business_times.offer_id
+
+)
+
+select * from final
