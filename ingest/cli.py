@@ -44,6 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def _out() -> Console:
+    """Standard output for summaries: never wrapped, so paths stay whole."""
+    return Console(highlight=False, soft_wrap=True)
+
+
 def _fail(message: str) -> None:
     """One line on stderr, never wrapped."""
     print(f"callmart: {' '.join(message.split())}", file=sys.stderr)
@@ -80,6 +85,15 @@ def _parser() -> argparse.ArgumentParser:
         help="landing files, folders or globs; none loads the sample shipped in the package",
     )
     run.set_defaults(handler=_run)
+
+    report = commands.add_parser(
+        "report", help="write a self-contained HTML report of the contact-center KPIs"
+    )
+    _warehouse_options(report)
+    report.add_argument(
+        "--out", type=Path, default=Path("callmart_report.html"), help="the HTML file to write"
+    )
+    report.set_defaults(handler=_report)
 
     sample = commands.add_parser(
         "sample", help="write simulated Dialpad and MessageBird traffic and its answers"
@@ -170,12 +184,21 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from ingest.report import write_report
+
+    out = write_report(_db_path(args), args.out)
+    if not args.quiet:
+        _out().print(f"report: wrote {out}")
+    return 0
+
+
 def _sample(args: argparse.Namespace) -> int:
     from ingest.sample.simulate import write_sample
 
     summary = write_sample(args.out, events=args.events, seed=args.seed)
     if not args.quiet:
-        Console().print(
+        _out().print(
             f"wrote {summary['records']} records ({summary['distinct_events']} distinct events, "
             f"{summary['conversations']} conversations) to {args.out}",
             highlight=False,
@@ -207,7 +230,7 @@ def _ingest_paths(args: argparse.Namespace, given: Sequence[str], decoder: Decod
 
 
 def _report_load(summary: LoadSummary, db: Path) -> None:
-    out = Console(highlight=False)
+    out = _out()
     skipped = sum(1 for f in summary.files if f.skipped)
     read, loaded = summary.total("read"), summary.total("loaded")
     duplicates, quarantined = summary.total("duplicates"), summary.total("quarantined")
@@ -223,7 +246,7 @@ def _report_load(summary: LoadSummary, db: Path) -> None:
 def _report_build(args: argparse.Namespace, summary: BuildSummary) -> None:
     if args.quiet:
         return
-    out = Console(highlight=False)
+    out = _out()
     out.print(
         f"build: {summary.models} models, {summary.tests_passed} tests passed, "
         f"{len(summary.warnings)} warnings; marts published to {summary.published}"

@@ -58,6 +58,14 @@ def _dbt_artifacts_apart(tmp_path_factory: pytest.TempPathFactory) -> None:
     patcher.setenv("DBT_LOG_PATH", str(folder / "logs"))
 
 
+@pytest.fixture(scope="session")
+def sample_warehouse(tmp_path_factory: pytest.TempPathFactory, _dbt_artifacts_apart: None) -> Path:
+    """The bundled sample through `callmart run`, built once per test session; read it only."""
+    db = tmp_path_factory.mktemp("sample") / "warehouse.duckdb"
+    assert main(["run", "--quiet", "--db", str(db)]) == 0
+    return db
+
+
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     return tmp_path / "warehouse.duckdb"

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pytest
 
 from ingest.cli import SAMPLE_DIR, main
 from ingest.sample import write_sample
@@ -42,13 +41,6 @@ def _mart_rows(db: Path, table: str) -> dict[str, dict[str, Any]]:
         rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     key = "conversation_id" if table == "fct_conversations" else "leg_id"
     return {row[key]: row for row in rows}
-
-
-@pytest.fixture(scope="module")
-def sample_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("sample") / "warehouse.duckdb"
-    assert main(["run", "--quiet", "--db", str(db)]) == 0
-    return db
 
 
 def test_the_sample_load_counts_match_the_simulator(sample_warehouse: Path) -> None:

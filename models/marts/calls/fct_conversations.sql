@@ -25,7 +25,10 @@ scoped_legs as (
                 partition by legs.provider, legs.conversation_id
             ) = 0
         ) as is_scoped,
-        legs.is_agent_leg and legs.connected_at is not null as is_connected_agent_leg
+        legs.is_agent_leg and legs.connected_at is not null as is_connected_agent_leg,
+        -- talk legs carry talk and hold: every agent leg, and the legs a provider marks as such
+        -- (MessageBird: the legs of outbound calls, which carry no agent)
+        (legs.is_agent_leg or legs.is_talk_leg) and legs.connected_at is not null as is_connected_talk_leg
     from legs
 
 ),
@@ -35,9 +38,14 @@ leg_totals as (
     select
         provider,
         conversation_id,
-        min(case when is_scoped then started_at end) as started_at,
-        max(case when is_scoped then ended_at end) as last_ended_at,
-        sum(case when is_scoped and ended_at is null then 1 else 0 end) = 0 as is_complete,
+        -- a provider that reports the conversation itself (a MessageBird call) decides its
+        -- start, end and completeness; else (Dialpad) its legs do
+        coalesce(min(conversation_started_at), min(case when is_scoped then started_at end)) as started_at,
+        coalesce(max(conversation_ended_at), max(case when is_scoped then ended_at end)) as last_ended_at,
+        coalesce(
+            {{ dbt.bool_or('is_conversation_complete') }},
+            sum(case when is_scoped and ended_at is null then 1 else 0 end) = 0
+        ) as is_complete,
         {{ dbt.bool_or("was_queued or leg_role = 'entry_point'") }} as was_queued,
         sum(case when leg_role <> 'monitor' then 1 else 0 end) as leg_count,
         sum(transfer_point_count) as transfer_count,
@@ -45,11 +53,11 @@ leg_totals as (
         case
             when count(*) = count(queue_ms) then coalesce(sum(queue_ms), 0)
         end as queue_ms,
-        sum(case when is_connected_agent_leg then 1 else 0 end) as connected_agent_leg_count,
-        sum(case when is_connected_agent_leg and hold_ms is null then 1 else 0 end) as unknown_hold_count,
-        sum(case when is_connected_agent_leg and talk_ms is null then 1 else 0 end) as unknown_talk_count,
-        sum(case when is_connected_agent_leg then hold_ms end) as known_hold_ms,
-        sum(case when is_connected_agent_leg then talk_ms end) as known_talk_ms,
+        sum(case when is_connected_talk_leg then 1 else 0 end) as connected_talk_leg_count,
+        sum(case when is_connected_talk_leg and hold_ms is null then 1 else 0 end) as unknown_hold_count,
+        sum(case when is_connected_talk_leg and talk_ms is null then 1 else 0 end) as unknown_talk_count,
+        sum(case when is_connected_talk_leg then hold_ms end) as known_hold_ms,
+        sum(case when is_connected_talk_leg then talk_ms end) as known_talk_ms,
         {{ dbt.bool_or('was_recorded') }} as is_recorded,
         sum(recording_count) as recording_count,
         {{ dbt.bool_or('has_voicemail') }} as has_voicemail
@@ -186,13 +194,22 @@ measured as (
         joined.*,
         case when joined.is_complete then joined.last_ended_at end as ended_at,
         case
-            when joined.connected_agent_leg_count > 0 and joined.unknown_hold_count = 0
+            when joined.connected_talk_leg_count > 0 and joined.unknown_hold_count = 0
                 then joined.known_hold_ms
         end as hold_ms,
         case
-            when joined.connected_agent_leg_count > 0 and joined.unknown_talk_count = 0
+            when joined.connected_talk_leg_count > 0 and joined.unknown_talk_count = 0
                 then joined.known_talk_ms
-        end as talk_ms
+        end as talk_ms,
+        -- the same contact number's previous conversation (repeat contacts; docs/metrics.md)
+        lag(joined.conversation_id) over (
+            partition by joined.provider, joined.contact_number
+            order by joined.started_at, joined.conversation_id
+        ) as previous_contact_conversation_id,
+        lag(joined.started_at) over (
+            partition by joined.provider, joined.contact_number
+            order by joined.started_at, joined.conversation_id
+        ) as previous_contact_started_at
     from joined
 
 ),
@@ -244,7 +261,19 @@ final as (
         cast(recording_count as {{ dbt.type_int() }}) as recording_count,
         csat_score,
         has_voicemail,
-        recap_summary
+        recap_summary,
+        coalesce(
+            contact_number is not null
+            and {{ dbt.datediff(reporting_date('previous_contact_started_at'), reporting_date('started_at'), 'day') }}
+                <= {{ var('repeat_contact_days', 7) }},
+            false
+        ) as is_repeat_contact,
+        case
+            when contact_number is not null
+                and {{ dbt.datediff(reporting_date('previous_contact_started_at'), reporting_date('started_at'), 'day') }}
+                    <= {{ var('repeat_contact_days', 7) }}
+                then previous_contact_conversation_id
+        end as previous_conversation_id
     from measured
 
 )
