@@ -220,5 +220,15 @@ def test_a_signed_webhook_without_a_key_is_quarantined(
 
 
 def test_a_calls_status_is_only_lowercased(tmp_path: Path, ingest, query) -> None:
-    assert ingest(write_lines(tmp_path / "a.ndjson", [call("Completed"), call("ENDED", "2026-03-02T10:06:00Z")])) == 0
-    assert query("select status from raw.messagebird_calls order by updated_at") == [("completed",), ("ended",)]
+    assert (
+        ingest(
+            write_lines(
+                tmp_path / "a.ndjson", [call("Completed"), call("ENDED", "2026-03-02T10:06:00Z")]
+            )
+        )
+        == 0
+    )
+    assert query("select status from raw.messagebird_calls order by updated_at") == [
+        ("completed",),
+        ("ended",),
+    ]
