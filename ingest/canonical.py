@@ -39,7 +39,33 @@ def _reject_constant(name: str) -> None:
 
 
 def loads(text: str) -> Any:
-    """Parse JSON keeping each float's text; raises ValueError when it is not JSON."""
+    """Parse JSON keeping each float's text; raises ValueError when it is not JSON.
+
+    orjson parses first; a value holding a float (whose text orjson would not keep, and
+    which is also what orjson makes of an integer beyond 64 bits) is parsed again exactly.
+    """
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return _loads_exact(text)  # lone surrogates and the like; or not JSON at all
+    return _loads_exact(text) if _holds_float(value) else value
+
+
+def _holds_float(value: Any) -> bool:
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind is float:
+            return True
+        if kind is dict:
+            pending.extend(item.values())
+        elif kind is list:
+            pending.extend(item)
+    return False
+
+
+def _loads_exact(text: str) -> Any:
     try:
         return json.loads(text, parse_float=NumberText, parse_constant=_reject_constant)
     except RecursionError as error:
