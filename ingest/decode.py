@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,25 +19,15 @@ from typing import Any
 
 import jwt
 
-from ingest import canonical
-from ingest.errors import QuarantineReason, RecordRejected
+from ingest import canonical, hs256
+from ingest.errors import CallmartError, QuarantineReason, RecordRejected
+from ingest.hs256 import HS256Verifier
 from ingest.read import RawRecord
 
 _JWT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
 _EMPTY_SCALARS = ("", "0")
 _SIGNATURE_HEADER = "messagebird-signature-jwt"
 _MESSAGEBIRD_CALL_KEYS = ("status", "numberId", "createdAt", "updatedAt", "endedAt")
-_DIALPAD_OPTIONS: dict[str, Any] = {
-    # An archived webhook stays authentic after its token expires: the signature is what counts.
-    "verify_signature": True,
-    "verify_exp": False,
-    "verify_nbf": False,
-    "verify_iat": False,
-    "verify_aud": False,
-    "verify_iss": False,
-}
-# MessageBird's nbf/exp are checked against the envelope's received_at, not the wall clock.
-_MESSAGEBIRD_OPTIONS: dict[str, Any] = {**_DIALPAD_OPTIONS, "require": ["iss", "nbf", "exp"]}
 _MESSAGEBIRD_LEEWAY_S = 1
 
 
@@ -96,8 +85,8 @@ class Decoder:
     """
 
     def __init__(self, secret: bytes | None, messagebird_key: bytes | None = None) -> None:
-        self._secret = secret
-        self._messagebird_key = messagebird_key
+        self._dialpad = _verifier(secret, "Dialpad webhook secret")
+        self._messagebird = _verifier(messagebird_key, "MessageBird signing key")
 
     def decode(self, record: RawRecord) -> Iterator[Event | Rejected]:
         """One outcome per record; a list (array or list response) yields one per element."""
@@ -162,10 +151,14 @@ class Decoder:
         return claims
 
     def verify_jwt(self, token: str) -> str:
-        """The claims' JSON text of a token that verifies as HS256 with the Dialpad secret."""
-        decoded = _verify_hs256(token, self._secret, _DIALPAD_OPTIONS)
+        """The claims' JSON text of a token that verifies as HS256 with the Dialpad secret.
+
+        Claims are not validated (`exp`, `nbf`, `iat`): an archived webhook stays authentic
+        after its token would have expired, and a batch load runs long after delivery.
+        """
+        payload = _verify_hs256(token, self._dialpad)
         try:
-            return decoded["payload"].decode("utf-8")
+            return payload.decode("utf-8")
         except UnicodeDecodeError as error:
             raise RecordRejected(QuarantineReason.MALFORMED_JWT, "claims are not UTF-8") from error
 
@@ -178,9 +171,9 @@ class Decoder:
         body); `url_hash` is checked when the envelope kept the request `url`; `nbf`/`exp` are
         checked against `received_at` when the envelope has one.
         """
-        decoded = _verify_hs256(signature, self._messagebird_key, _MESSAGEBIRD_OPTIONS)
+        payload = _verify_hs256(signature, self._messagebird)
         try:
-            claims = canonical.loads(decoded["payload"].decode("utf-8"))
+            claims = canonical.loads(payload.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as error:
             raise RecordRejected(QuarantineReason.MALFORMED_JWT, "claims are not JSON") from error
         if not isinstance(claims, dict) or claims.get("iss") != "MessageBird":
@@ -192,6 +185,8 @@ class Decoder:
             url_hash = hashlib.sha256(url.encode("utf-8")).hexdigest()
             if not hmac.compare_digest(str(claims.get("url_hash", "")), url_hash):
                 raise RecordRejected(QuarantineReason.BAD_SIGNATURE, "url_hash does not match")
+        if "nbf" not in claims or "exp" not in claims:
+            raise RecordRejected(QuarantineReason.BAD_SIGNATURE, "nbf or exp is missing")
         if received_at_ms is not None:
             now = received_at_ms / 1000
             if not _number(claims["nbf"]) <= now + _MESSAGEBIRD_LEEWAY_S:
@@ -226,27 +221,37 @@ def _require(payload: dict[str, Any], key: str, reason: QuarantineReason) -> Non
         raise RecordRejected(reason, f"{key} is absent or empty")
 
 
-def _verify_hs256(token: str, key: bytes | None, options: dict[str, Any]) -> dict[str, Any]:
-    """pyjwt's verification with the algorithm pinned to HS256; each failure has its reason."""
+def _verify_hs256(token: str, verifier: HS256Verifier | None) -> bytes:
+    """The payload of a token pinned to HS256 that verifies; each failure has its reason."""
     try:
-        header = jwt.get_unverified_header(token)
-    except jwt.DecodeError as error:
-        raise RecordRejected(QuarantineReason.MALFORMED_JWT, str(error)) from error
-    algorithm = header.get("alg")
+        parts = hs256.load(token)
+    except hs256.TokenError as error:
+        raise RecordRejected(QuarantineReason.MALFORMED_JWT, error.detail) from error
+    algorithm = parts.header.get("alg")
     if algorithm != "HS256":
         raise RecordRejected(QuarantineReason.WRONG_ALGORITHM, f"alg is {algorithm!r}")
-    if key is None:
+    if verifier is None:
         raise RecordRejected(QuarantineReason.NO_SECRET, "no secret is configured for this JWT")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # short sample secrets: not the data's fault
-            return jwt.api_jws.decode_complete(token, key, algorithms=["HS256"], options=options)
-    except jwt.InvalidSignatureError as error:
-        raise RecordRejected(QuarantineReason.BAD_SIGNATURE, str(error)) from error
-    except jwt.InvalidAlgorithmError as error:
-        raise RecordRejected(QuarantineReason.WRONG_ALGORITHM, str(error)) from error
-    except jwt.PyJWTError as error:
-        raise RecordRejected(QuarantineReason.MALFORMED_JWT, str(error)) from error
+        return verifier.verify(parts)
+    except hs256.TokenError as error:
+        raise RecordRejected(_TOKEN_REASONS[error.kind], error.detail) from error
+
+
+_TOKEN_REASONS = {
+    "malformed": QuarantineReason.MALFORMED_JWT,
+    "wrong_algorithm": QuarantineReason.WRONG_ALGORITHM,
+    "bad_signature": QuarantineReason.BAD_SIGNATURE,
+}
+
+
+def _verifier(key: bytes | None, name: str) -> HS256Verifier | None:
+    if key is None:
+        return None
+    try:
+        return HS256Verifier(key)
+    except jwt.PyJWTError as error:  # pyjwt refuses keys that look asymmetric or like a JWK
+        raise CallmartError(f"the {name} cannot be an HMAC secret: {error}") from error
 
 
 def _parse(text: str) -> Any:
