@@ -267,7 +267,8 @@ def _parse(text: str) -> Any:
 def _is_envelope(parsed: Any) -> bool:
     if not isinstance(parsed, dict) or not ("payload" in parsed or "body" in parsed):
         return False
-    return not any(key in parsed for key in ("call_id", "state", "callId", "id"))
+    # a capture layer may add its own keys (an id, say); an event's own keys rule it out
+    return not any(key in parsed for key in ("call_id", "state", "callId", "status"))
 
 
 def _header(headers: object, name: str) -> str | None:

@@ -108,3 +108,11 @@ def test_a_field_absent_from_the_batch_is_still_a_column(tmp_path: Path, ingest,
         "select recap_summary, recording_details, routing_breadcrumbs, target_id "
         "from raw.dialpad_call_events"
     ) == [(None, None, None, None)]
+
+
+def test_an_envelope_may_carry_keys_of_its_own(tmp_path: Path, ingest, query) -> None:
+    envelope = {"id": "capture-17", "received_at": 1_700_000_000_000, "payload": event(9)}
+    assert ingest(write_lines(tmp_path / "capture.ndjson", [envelope])) == 0
+    assert query("select call_id, epoch_ms(received_at) from raw.dialpad_call_events") == [
+        (9, 1_700_000_000_000)
+    ]

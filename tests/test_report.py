@@ -197,7 +197,10 @@ def test_callmart_report_writes_the_file(sample_warehouse: Path, tmp_path: Path,
 
 
 def test_callmart_report_on_a_missing_warehouse_is_one_line(tmp_path: Path, capsys) -> None:
-    assert main(["report", "--db", str(tmp_path / "none.duckdb"), "--out", str(tmp_path / "r.html")]) == 1
+    assert (
+        main(["report", "--db", str(tmp_path / "none.duckdb"), "--out", str(tmp_path / "r.html")])
+        == 1
+    )
     err = capsys.readouterr().err
     assert err.startswith("callmart: error: cannot write a report of") and err.count("\n") == 1
     assert not (tmp_path / "r.html").exists()
