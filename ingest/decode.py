@@ -65,10 +65,9 @@ def is_empty(value: object) -> bool:
     """CONTRACT section 3: null, "", "0", 0, {} and [] are empty."""
     if value is None or value == {} or value == []:
         return True
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int | float):
-        return value == 0
+    number = canonical.as_number(value)
+    if number is not None:
+        return number == 0
     return isinstance(value, str) and value.strip() in _EMPTY_SCALARS
 
 
@@ -298,10 +297,10 @@ def _element_text(element: Any) -> str:
 
 
 def _number(value: object) -> float:
-    try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError) as error:
-        raise RecordRejected(QuarantineReason.MALFORMED_JWT, "nbf/exp is not a number") from error
+    number = canonical.as_number(value)
+    if number is None:
+        raise RecordRejected(QuarantineReason.MALFORMED_JWT, "nbf/exp is not a number")
+    return number
 
 
 def parse_instant_ms(value: object, field: str) -> int | None:
@@ -310,8 +309,9 @@ def parse_instant_ms(value: object, field: str) -> int | None:
         return None
     if isinstance(value, bool):
         raise RecordRejected(QuarantineReason.UNPARSEABLE_FIELD, field)
-    if isinstance(value, int | float):
-        return int(value)
+    number = canonical.as_number(value)
+    if number is not None:
+        return int(number)
     text = str(value).strip()
     try:
         return int(text)
