@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
@@ -55,7 +56,17 @@ def load(token: str) -> Parts:
         header_segment, payload_segment = signing_input.split(b".", 1)
     except ValueError as error:
         raise TokenError("malformed", "Not enough segments") from error
-    header_data = _segment(header_segment, "header")
+    header = _header(header_segment)
+    payload = _segment(payload_segment, "payload")
+    signature = _segment(crypto_segment, "crypto")
+    _validate_header(header_segment)
+    return Parts(header, payload, signing_input, signature)
+
+
+@functools.lru_cache(maxsize=256)
+def _header(segment: bytes) -> dict[str, Any]:
+    """The decoded header; a feed's tokens share a handful of headers, so each is read once."""
+    header_data = _segment(segment, "header")
     try:
         header = json.loads(header_data)
     except (ValueError, RecursionError) as error:
@@ -66,13 +77,16 @@ def load(token: str) -> Parts:
         # pyjwt accepts an empty payload segment here, then refuses the token in
         # decode_complete (no detached payload is ever given): malformed either way.
         raise TokenError("malformed", "detached payloads (b64 false) are not accepted")
-    payload = _segment(payload_segment, "payload")
-    signature = _segment(crypto_segment, "crypto")
+    return header
+
+
+@functools.lru_cache(maxsize=256)
+def _validate_header(segment: bytes) -> None:
+    """pyjwt's header validation, after the other segments decoded (pyjwt's order of errors)."""
     try:
-        _HEADERS._validate_headers(header)
+        _HEADERS._validate_headers(_header(segment))
     except PyJWTError as error:
         raise TokenError("malformed", str(error)) from error
-    return Parts(header, payload, signing_input, signature)
 
 
 class HS256Verifier:
