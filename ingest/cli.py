@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
 
     ingest = commands.add_parser("ingest", help="load landing files into the raw layer")
     _warehouse_options(ingest)
-    _secret_option(ingest)
+    _load_options(ingest)
     ingest.add_argument(
         "paths", nargs="+", metavar="PATH", help="landing files, folders (recursive) or globs"
     )
@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="ingest, then build (no PATH: the bundled sample)")
     _warehouse_options(run)
-    _secret_option(run)
+    _load_options(run)
     _full_refresh_option(run)
     run.add_argument(
         "paths",
@@ -116,7 +116,13 @@ def _warehouse_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress; errors only")
 
 
-def _secret_option(parser: argparse.ArgumentParser) -> None:
+def _load_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes that decode a big load (default: one per core; 1 decodes in this one)",
+    )
     parser.add_argument(
         "--jwt-secret-file",
         type=Path,
@@ -222,7 +228,9 @@ def _ingest_paths(args: argparse.Namespace, given: Sequence[str], decoder: Decod
             transient=True,
         ) as progress:
             task = progress.add_task("load", total=total)
-            summary = load_files(con, files, decoder, lambda n: progress.advance(task, n))
+            summary = load_files(
+                con, db, files, decoder, lambda n: progress.advance(task, n), args.workers
+            )
     finally:
         con.close()
     if not args.quiet:
@@ -241,6 +249,9 @@ def _report_load(summary: LoadSummary, db: Path) -> None:
     if summary.quarantined_by_reason:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(summary.quarantined_by_reason.items()))
         out.print(f"  quarantined by reason: {reasons} (see raw.quarantine)")
+    if summary.unknown_keys:
+        keys = ", ".join(f"{k} {v}" for k, v in summary.unknown_keys.items())
+        out.print(f"  payload fields with no raw column (kept in payload): {keys}")
 
 
 def _report_build(args: argparse.Namespace, summary: BuildSummary) -> None:

@@ -327,6 +327,40 @@ def _rejection(extra: pl.Expr, extra_reason: str, extra_detail: str) -> list[pl.
     ]
 
 
+DIALPAD_KEYS = frozenset(
+    (
+        *ID_FIELDS,
+        *DATE_FIELDS,
+        *MEASURE_FIELDS,
+        *BOOLEAN_FIELDS,
+        *TEXT_FIELDS,
+        *LIST_FIELDS,
+        *JSON_FIELDS,
+        *PARTY_FIELDS,
+        "recording_details",
+    )
+)
+
+
+def unknown_keys(
+    con: duckdb.DuckDBPyConnection, payloads: pl.DataFrame, known: frozenset[str]
+) -> dict[str, int]:
+    """Top-level payload keys no raw column holds (they stay in `payload`), with their counts."""
+    con.register("_payload_keys", payloads.select("payload"))
+    try:
+        rows = con.execute(
+            """
+            select key, count(*) from (select unnest(json_keys(payload)) as key from _payload_keys)
+            where not list_contains(?, key)
+            group by key
+            """,
+            [sorted(known)],
+        ).fetchall()
+    finally:
+        con.unregister("_payload_keys")
+    return dict(rows)
+
+
 def flatten_dialpad(con: duckdb.DuckDBPyConnection, events: pl.DataFrame) -> pl.DataFrame:
     """Rows for raw.dialpad_call_events (CONTRACT section 7)."""
     return type_fields(extract_fields(con, events))

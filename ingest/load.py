@@ -1,36 +1,53 @@
 """DuckDB writes: the raw tables, dedupe, quarantine and the load log, one transaction per load.
 
-A load reads each file in chunks and merges each chunk at once, so memory stays flat:
-- an event whose identity hash is already stored is a duplicate (`insert or ignore` on the
-  primary key); among copies the earliest envelope `received_at` is kept;
-- a bad record goes to raw.quarantine once per (file, line, text);
-- a file whose content was loaded before is skipped; an uncompressed line file that grew
-  (its old content is a prefix of the new) is read from where the last load stopped.
-Killing the process mid-load leaves the warehouse as it was: the transaction never commits.
+A load runs in two halves so that memory stays flat however big the files are:
+1. Staging: each file is cut into chunks, and each chunk is decoded and flattened to Parquet
+   files in the load's staging folder (`ingest.stage`), on every core when the load is big.
+   The warehouse is not written.
+2. Commit: one transaction moves the staged rows in, with set-based SQL that DuckDB runs
+   within its memory limit (spilling to disk if it must):
+   - an event whose identity hash is already stored, or staged twice, is a duplicate; among
+     copies the earliest envelope `received_at` is kept (then the first file and line);
+   - a bad record goes to raw.quarantine once per (file, line, text);
+   - raw.load_log gets one row per file.
+A file whose content was loaded before is skipped; an uncompressed line file that grew (its
+old content is a prefix of the new) is read from where the last load stopped. Killing the
+process mid-load leaves the warehouse as it was: at worst a staging folder remains, and the
+next load deletes it.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import shutil
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
 from importlib import resources
 from pathlib import Path
 
 import duckdb
-import polars as pl
 
-from ingest.decode import Decoder, Event, Kind, Rejected
-from ingest.flatten import (
-    MESSAGEBIRD_CALL_FIELDS,
-    MESSAGEBIRD_LEG_FIELDS,
-    events_frame,
-    flatten_dialpad,
-    flatten_messagebird,
-)
+from ingest.decode import Decoder
 from ingest.read import fingerprint, is_gzip, is_json_document, read_chunks
+from ingest.stage import (
+    QUARANTINE,
+    RAW_TABLES,
+    ChunkJob,
+    RawTable,
+    Staged,
+    Stager,
+    stage_in_worker,
+    start_worker,
+)
+
+# Below this much input a load stages in its own process: starting workers costs about a second.
+PARALLEL_MIN_BYTES = 64 << 20
+MEMORY_LIMIT = os.environ.get("CALLMART_MEMORY_LIMIT", "1GB")
 
 Progress = Callable[[int], None]  # called with the bytes of input consumed since the last call
 
@@ -50,6 +67,7 @@ class LoadSummary:
     load_id: str
     files: list[FileSummary] = field(default_factory=list)
     quarantined_by_reason: dict[str, int] = field(default_factory=dict)
+    unknown_keys: dict[str, int] = field(default_factory=dict)  # payload keys no column holds
 
     def total(self, attribute: str) -> int:
         return sum(getattr(f, attribute) for f in self.files)
@@ -64,29 +82,54 @@ def connect(db_path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def staging_root(db_path: Path) -> Path:
+    """Where loads into `db_path` stage their chunks: beside it, one folder per load."""
+    return db_path.parent / f".{db_path.name}.staging"
+
+
 def load_files(
     con: duckdb.DuckDBPyConnection,
+    db_path: Path,
     paths: Sequence[Path],
     decoder: Decoder,
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> LoadSummary:
-    """Load every file in one transaction; nothing is kept if anything fails."""
+    """Load every file; the warehouse changes in one transaction at the end, or not at all.
+
+    `con` is the open warehouse (its write lock makes this the only load into `db_path`).
+    `workers` processes stage the chunks when the input is big (default: one per core).
+    """
     summary = LoadSummary(load_id=uuid.uuid4().hex)
-    con.begin()
+    root = staging_root(db_path)
+    shutil.rmtree(root, ignore_errors=True)  # what a killed load left behind
+    folder = root / summary.load_id
+    folder.mkdir(parents=True)
     try:
-        for path in paths:
-            summary.files.append(_load_file(con, path, decoder, summary, progress))
-        summary.quarantined_by_reason = dict(
-            con.execute(
-                "select reason, count(*) from raw.quarantine where load_id = ? group by reason",
-                [summary.load_id],
-            ).fetchall()
-        )
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
+        staged = _stage_files(con, paths, decoder, folder, progress, workers)
+        _commit(con, staged, folder, summary)
+        unknown: Counter[str] = Counter()
+        for file in staged:
+            unknown.update(file.staged.unknown_keys)
+        summary.unknown_keys = dict(unknown.most_common())
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
     return summary
+
+
+@dataclass
+class _StagedFile:
+    """A file as staged: what the load log needs, and the records its chunks read."""
+
+    path: str
+    sha256: str
+    size: int
+    start_offset: int
+    end_line: int
+    started_at: datetime
+    staged: Staged = field(default_factory=Staged)
+    skipped: bool = False
+    finished_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -107,229 +150,276 @@ def _previous_load(con: duckdb.DuckDBPyConnection, path: str) -> _Previous | Non
     return _Previous(*rows[0]) if rows else None
 
 
-def _load_file(
+def _stage_files(
     con: duckdb.DuckDBPyConnection,
-    path: Path,
+    paths: Sequence[Path],
     decoder: Decoder,
-    summary: LoadSummary,
+    folder: Path,
     progress: Progress | None,
-) -> FileSummary:
+    workers: int | None,
+) -> list[_StagedFile]:
+    """Stage every chunk of every file, a few chunks in flight at a time."""
+    workers = workers or os.cpu_count() or 1
+    parallel = workers > 1 and sum(p.stat().st_size for p in paths) >= PARALLEL_MIN_BYTES
+    staged: list[_StagedFile] = []
+    with _stagers(decoder, workers if parallel else 1) as submit:
+        pending: list[tuple[Future[Staged], _StagedFile, int]] = []
+
+        def settle(keep: int) -> None:
+            while len(pending) > keep:
+                future, file, advanced = pending.pop(0)
+                file.staged.add(future.result())
+                file.finished_at = _now()
+                if progress:
+                    progress(advanced)
+
+        for file_index, path in enumerate(paths):
+            file = _plan_file(con, path)
+            staged.append(file)
+            if file.skipped:
+                if progress:
+                    progress(file.size)
+                continue
+            if progress and file.start_offset:
+                progress(file.start_offset)
+            consumed = file.start_offset
+            for number, chunk in enumerate(read_chunks(path, file.start_offset, file.end_line)):
+                name = f"{file_index:06d}-{number:06d}"
+                job = ChunkJob(chunk, file_index, file.path, folder, name)
+                pending.append((submit(job), file, chunk.end_offset - consumed))
+                consumed = chunk.end_offset
+                file.end_line = chunk.end_line
+                settle(keep=2 * workers)  # bounded: memory stays flat
+            file.finished_at = _now()
+        settle(keep=0)
+    return staged
+
+
+def _plan_file(con: duckdb.DuckDBPyConnection, path: Path) -> _StagedFile:
+    """What of `path` this load reads: nothing (unchanged), its grown tail, or all of it."""
     started_at = _now()
     source = str(path)
-    result = FileSummary(source)
     previous = _previous_load(con, source)
     print_ = fingerprint(path, previous.size if previous else None)
+    file = _StagedFile(source, print_.sha256, print_.size, 0, 0, started_at)
     if previous and previous.sha256 == print_.sha256:
-        result.skipped = True
-        if progress:
-            progress(print_.size)
-        return result
+        file.skipped = True
+        return file
     resumable = not is_gzip(path) and not is_json_document(path)
-    grown = previous is not None and resumable and print_.prefix_sha256 == previous.sha256
-    start_offset = previous.size if grown and previous else 0
-    start_line = previous.end_line if grown and previous else 0
-    if progress and start_offset:
-        progress(start_offset)
-    consumed = start_offset
-    end_line = start_line
-    for chunk in read_chunks(path, start_offset, start_line):
-        events: list[Event] = []
-        rejected: list[Rejected] = []
-        for record in chunk.records:
-            for outcome in decoder.decode(record):
-                (events if isinstance(outcome, Event) else rejected).append(outcome)
-        result.read += len(events) + len(rejected)
-        _merge_chunk(con, source, events, rejected, summary.load_id, result)
-        if progress:
-            progress(chunk.end_offset - consumed)
-        consumed = chunk.end_offset
-        end_line = chunk.end_line
+    if previous and resumable and print_.prefix_sha256 == previous.sha256:
+        file.start_offset, file.end_line = previous.size, previous.end_line
+    return file
+
+
+class _stagers:
+    """A context giving `submit(job) -> Future[Staged]`: worker processes, or this one."""
+
+    def __init__(self, decoder: Decoder, workers: int) -> None:
+        self._decoder = decoder
+        self._workers = workers
+        self._pool: Executor | None = None
+        self._stager: Stager | None = None
+
+    def __enter__(self) -> Callable[[ChunkJob], Future[Staged]]:
+        if self._workers > 1:
+            self._pool = ProcessPoolExecutor(
+                self._workers,
+                mp_context=multiprocessing.get_context("spawn"),  # no fork of DuckDB's threads
+                initializer=start_worker,
+                initargs=(self._decoder,),
+            )
+            return lambda job: self._pool.submit(stage_in_worker, job)  # type: ignore[union-attr]
+        self._stager = Stager(self._decoder)
+        return self._run_here
+
+    def _run_here(self, job: ChunkJob) -> Future[Staged]:
+        future: Future[Staged] = Future()
+        future.set_result(self._stager.stage(job))  # type: ignore[union-attr]
+        return future
+
+    def __exit__(self, *_: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+        if self._stager is not None:
+            self._stager.close()
+
+
+def _commit(
+    con: duckdb.DuckDBPyConnection, staged: list[_StagedFile], folder: Path, summary: LoadSummary
+) -> None:
+    """Move the staged rows into the raw tables and log every file, in one transaction."""
+    loaded_at = _now()
+    counts = {f.path: FileSummary(f.path, read=f.staged.read, skipped=f.skipped) for f in staged}
+    con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
+    con.begin()
+    try:
+        for table in RAW_TABLES.values():
+            files = _parquet(folder / table.folder)
+            if files is None:
+                continue
+            inserted = _insert_new(con, table, files, summary.load_id, loaded_at)
+            for source_file, rows in inserted.items():
+                counts[source_file].loaded += rows
+            _keep_earliest_received(con, table, files, summary.load_id, loaded_at)
+        files = _parquet(folder / QUARANTINE)
+        if files is not None:
+            inserted = _insert_quarantine(con, files, summary.load_id, loaded_at)
+            for source_file, rows in inserted.items():
+                counts[source_file].quarantined += rows
+            summary.quarantined_by_reason = dict(
+                con.execute(
+                    "select reason, count(*) from raw.quarantine where load_id = ? group by reason",
+                    [summary.load_id],
+                ).fetchall()
+            )
+        for file in staged:
+            result = counts[file.path]
+            result.duplicates = result.read - result.loaded - result.quarantined
+            summary.files.append(result)
+            if not file.skipped:
+                _log_file(con, file, result, summary.load_id)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+
+
+def _parquet(folder: Path) -> str | None:
+    """The read_parquet() of a staging folder's files, or None when nothing was staged there."""
+    if not folder.is_dir():
+        return None
+    return f"read_parquet('{_quoted(folder)}/*.parquet', union_by_name = true)"
+
+
+def _quoted(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _copies(table: RawTable, files: str, where: str = "true") -> str:
+    """One staged row per identity hash: the copy received first, then the first file and line."""
+    return f"""
+        select * from {files}
+        where {where}
+        qualify row_number() over (
+            partition by {table.key}
+            order by received_at asc nulls last, file_index, source_line
+        ) = 1
+    """
+
+
+def _insert_new(
+    con: duckdb.DuckDBPyConnection, table: RawTable, files: str, load_id: str, loaded_at: datetime
+) -> dict[str, int]:
+    """Insert the events not stored yet; rows inserted per source file."""
+    _rowcount(
+        con,
+        f"""
+        insert into {table.name} by name
+        select
+            * exclude (payload, file_index),
+            payload::json as payload,
+            ? as load_id,
+            ?::timestamp as loaded_at,
+        from ({_copies(table, files)}) as copy
+        where not exists (
+            select 1 from {table.name} as stored where stored.{table.key} = copy.{table.key}
+        )
+        """,
+        [load_id, loaded_at],
+    )
+    return _per_file(con, table.name, load_id, loaded_at)
+
+
+def _keep_earliest_received(
+    con: duckdb.DuckDBPyConnection, table: RawTable, files: str, load_id: str, loaded_at: datetime
+) -> None:
+    """CONTRACT section 3: among copies of an event, the earliest received_at is kept.
+
+    Runs after `_insert_new`, whose rows already are their earliest copies.
+    """
+    kept = ("received_at", *table.kept_with_copy, "source_file", "source_line")
+    assignments = ", ".join(f"{column} = copy.{column}" for column in kept)
+    _rowcount(
+        con,
+        f"""
+        update {table.name} as stored
+        set {assignments}, load_id = ?, loaded_at = ?
+        from ({_copies(table, files, "received_at is not null")}) as copy
+        where stored.{table.key} = copy.{table.key}
+          and (stored.received_at is null or copy.received_at < stored.received_at)
+        """,
+        [load_id, loaded_at],
+    )
+
+
+def _insert_quarantine(
+    con: duckdb.DuckDBPyConnection, files: str, load_id: str, loaded_at: datetime
+) -> dict[str, int]:
+    """Quarantine bad records not quarantined before (same file, line and text)."""
+    _rowcount(
+        con,
+        f"""
+        insert into raw.quarantine by name
+        select
+            source_file,
+            source_line,
+            raw_text,
+            raw_hash,
+            reason,
+            detail,
+            ? as load_id,
+            ?::timestamp as loaded_at,
+        from (
+            select distinct on (source_file, source_line, raw_hash)
+                *, sha256(raw_text) as raw_hash
+            from {files}
+            order by source_file, source_line, raw_hash
+        ) as new
+        where not exists (
+            select 1 from raw.quarantine as stored
+            where stored.source_file = new.source_file
+              and stored.source_line = new.source_line
+              and stored.raw_hash = new.raw_hash
+        )
+        """,
+        [load_id, loaded_at],
+    )
+    return _per_file(con, "raw.quarantine", load_id, loaded_at)
+
+
+def _per_file(
+    con: duckdb.DuckDBPyConnection, table: str, load_id: str, loaded_at: datetime
+) -> dict[str, int]:
+    """Rows this load inserted into `table`, per source file (zone maps skip older rows)."""
+    return dict(
+        con.execute(
+            f"select source_file, count(*) from {table} "
+            "where loaded_at = ? and load_id = ? group by source_file",
+            [loaded_at, load_id],
+        ).fetchall()
+    )
+
+
+def _log_file(
+    con: duckdb.DuckDBPyConnection, file: _StagedFile, result: FileSummary, load_id: str
+) -> None:
     _rowcount(
         con,
         "insert into raw.load_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            summary.load_id,
-            source,
-            print_.sha256,
-            print_.size,
-            start_offset,
-            end_line,
+            load_id,
+            file.path,
+            file.sha256,
+            file.size,
+            file.start_offset,
+            file.end_line,
             result.read,
             result.loaded,
             result.duplicates,
             result.quarantined,
-            started_at,
-            _now(),
+            file.started_at,
+            file.finished_at or file.started_at,
         ],
-    )
-    return result
-
-
-@dataclass(frozen=True)
-class _RawTable:
-    """A raw table good records go to, and how they get there."""
-
-    name: str
-    key: str  # the identity hash column
-    flatten: Callable[[duckdb.DuckDBPyConnection, pl.DataFrame], pl.DataFrame]
-    kept_with_copy: tuple[str, ...]  # what the earliest-received copy rewrites
-
-    def copies_sql(self) -> str:
-        """One row per identity hash in the chunk: the copy received first (then the first line)."""
-        return f"""
-            select
-                * exclude (payload),
-                payload::json as payload,
-                $1 as source_file,
-                $2 as load_id,
-                $3::timestamp as loaded_at,
-            from _chunk_rows
-            qualify row_number() over (
-                partition by {self.key} order by received_at asc nulls last, source_line
-            ) = 1
-        """
-
-    def keep_earliest_received_sql(self) -> str:
-        """CONTRACT section 3: among copies of an event, the earliest received_at is kept."""
-        kept = ("received_at", *self.kept_with_copy, *_LINEAGE)
-        assignments = ",\n".join(f"{column} = copy.{column}" for column in kept)
-        return f"""
-            update {self.name} as stored
-            set {assignments}
-            from ({self.copies_sql()}) as copy
-            where stored.{self.key} = copy.{self.key}
-              and copy.received_at is not null
-              and (stored.received_at is null or copy.received_at < stored.received_at)
-        """
-
-
-_LINEAGE = ("source_file", "source_line", "load_id", "loaded_at")
-_RAW_TABLES = {
-    Kind.DIALPAD_EVENT: _RawTable(
-        "raw.dialpad_call_events", "event_hash", flatten_dialpad, ("event_at", "event_at_source")
-    ),
-    Kind.MESSAGEBIRD_CALL: _RawTable(
-        "raw.messagebird_calls",
-        "object_hash",
-        partial(flatten_messagebird, fields=MESSAGEBIRD_CALL_FIELDS),
-        (),
-    ),
-    Kind.MESSAGEBIRD_LEG: _RawTable(
-        "raw.messagebird_legs",
-        "object_hash",
-        partial(flatten_messagebird, fields=MESSAGEBIRD_LEG_FIELDS),
-        (),
-    ),
-}
-
-
-def _merge_chunk(
-    con: duckdb.DuckDBPyConnection,
-    source: str,
-    events: list[Event],
-    rejected: list[Rejected],
-    load_id: str,
-    result: FileSummary,
-) -> None:
-    lineage: list[object] = [source, load_id, _now()]
-    quarantines = [_rejected_frame(rejected)]
-    for kind, table in _RAW_TABLES.items():
-        of_kind = [event for event in events if event.kind is kind]
-        if not of_kind:
-            continue
-        rows = table.flatten(con, events_frame(of_kind))
-        bad = rows.filter(pl.col("reject_reason").is_not_null())
-        good = rows.filter(pl.col("reject_reason").is_null())
-        quarantines.append(
-            bad.select(
-                "source_line",
-                "raw_text",
-                pl.col("reject_reason").alias("reason"),
-                pl.col("reject_detail").alias("detail"),
-            )
-        )
-        inserted = _insert_rows(
-            con, table, good.drop("raw_text", "reject_reason", "reject_detail"), lineage
-        )
-        result.loaded += inserted
-        result.duplicates += good.height - inserted
-    quarantine = pl.concat(quarantines)
-    if quarantine.height:
-        inserted = _insert_quarantine(con, quarantine, *lineage)  # type: ignore[arg-type]
-        result.quarantined += inserted
-        result.duplicates += quarantine.height - inserted
-
-
-def _insert_rows(
-    con: duckdb.DuckDBPyConnection, table: _RawTable, good: pl.DataFrame, lineage: list[object]
-) -> int:
-    """Insert rows not stored yet; give stored ones an earlier received_at if this copy has one.
-
-    Returns how many rows were inserted.
-    """
-    if good.height == 0:
-        return 0
-    con.register("_chunk_rows", good)
-    try:
-        if good["received_at"].is_not_null().any():
-            _rowcount(con, table.keep_earliest_received_sql(), lineage)
-        return _rowcount(
-            con, f"insert or ignore into {table.name} by name {table.copies_sql()}", lineage
-        )
-    finally:
-        con.unregister("_chunk_rows")
-
-
-def _insert_quarantine(
-    con: duckdb.DuckDBPyConnection,
-    quarantine: pl.DataFrame,
-    source: str,
-    load_id: str,
-    loaded_at: datetime,
-) -> int:
-    con.register("_chunk_quarantine", quarantine)
-    try:
-        return _rowcount(
-            con,
-            """
-            insert into raw.quarantine by name
-            select distinct on (source_line, raw_hash)
-                ? as source_file,
-                source_line,
-                raw_text,
-                sha256(raw_text) as raw_hash,
-                reason,
-                detail,
-                ? as load_id,
-                ?::timestamp as loaded_at,
-            from _chunk_quarantine as new
-            where not exists (
-                select 1 from raw.quarantine as stored
-                where stored.source_file = ?
-                  and stored.source_line = new.source_line
-                  and stored.raw_hash = sha256(new.raw_text)
-            )
-            """,
-            [source, load_id, loaded_at, source],
-        )
-    finally:
-        con.unregister("_chunk_quarantine")
-
-
-def _rejected_frame(rejected: list[Rejected]) -> pl.DataFrame:
-    return pl.DataFrame(
-        {
-            "source_line": [r.line for r in rejected],
-            "raw_text": [r.raw_text for r in rejected],
-            "reason": [str(r.reason) for r in rejected],
-            "detail": [r.detail for r in rejected],
-        },
-        schema={
-            "source_line": pl.Int64,
-            "raw_text": pl.String,
-            "reason": pl.String,
-            "detail": pl.String,
-        },
     )
 
 

@@ -20,7 +20,8 @@ from ingest import canonical
 from ingest.errors import LandingPathError
 
 LANDING_SUFFIXES = (".ndjson", ".jsonl", ".json", ".jwt")
-CHUNK_RECORDS = 50_000
+CHUNK_BYTES = 16 << 20  # about 16k Dialpad events: a chunk's rows stay well under 200 MB
+CHUNK_RECORDS = 20_000  # elements of a JSON array per chunk
 _HASH_BLOCK = 1 << 20
 
 
@@ -35,9 +36,22 @@ class RawRecord:
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
-    records: list[RawRecord]
+    """Whole lines of a line file (split by whoever decodes them), or a document's elements."""
+
+    data: bytes | list[RawRecord]
+    first_line: int  # lines of the file before this chunk
     end_offset: int  # bytes of the file (as stored on disk) consumed so far
     end_line: int
+
+    def records(self) -> list[RawRecord]:
+        if isinstance(self.data, list):
+            return self.data
+        records = []
+        for line_no, raw_line in enumerate(self.data.split(b"\n"), self.first_line + 1):
+            record = _record(line_no, raw_line)
+            if record.text:
+                records.append(record)
+        return records
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,14 +136,14 @@ def read_chunks(
     path: Path,
     start_offset: int = 0,
     start_line: int = 0,
-    chunk_records: int = CHUNK_RECORDS,
 ) -> Iterator[Chunk]:
-    """Yield the file's records in chunks; `start_offset` resumes a grown, uncompressed file."""
+    """Yield the file in chunks; `start_offset` resumes a grown, uncompressed file."""
+    chunk_bytes = CHUNK_BYTES
     try:
         if is_json_document(path):
-            yield from _json_document_chunks(path, chunk_records)
+            yield from _json_document_chunks(path, chunk_bytes)
         else:
-            yield from _line_chunks(path, start_offset, start_line, chunk_records)
+            yield from _line_chunks(path, start_offset, start_line, chunk_bytes)
     except (OSError, EOFError, gzip.BadGzipFile) as error:
         raise LandingPathError(str(path), f"cannot be read: {error}") from error
 
@@ -143,26 +157,36 @@ def _open(path: Path) -> tuple[BinaryIO, BinaryIO]:
 
 
 def _line_chunks(
-    path: Path, start_offset: int, start_line: int, chunk_records: int
+    path: Path, start_offset: int, start_line: int, chunk_bytes: int
 ) -> Iterator[Chunk]:
+    """Blocks of whole lines; a last line without its newline ends the final block."""
     stream, on_disk = _open(path)
     with on_disk, stream:
         if start_offset:
             stream.seek(start_offset)
-        line_no = start_line
-        records: list[RawRecord] = []
-        for raw_line in stream:
-            line_no += 1
-            record = _record(line_no, raw_line)
-            if record.text:
-                records.append(record)
-            if len(records) >= chunk_records:
-                yield Chunk(records, on_disk.tell(), line_no)
-                records = []
-        yield Chunk(records, on_disk.tell(), line_no)
+        lines_before = start_line
+        carry = b""
+        while True:
+            block = stream.read(chunk_bytes)
+            if not block:
+                break
+            cut = block.rfind(b"\n") + 1
+            if not cut:
+                carry += block  # one line longer than a block: keep reading
+                continue
+            data, carry = carry + block[:cut], block[cut:]
+            lines = data.count(b"\n")
+            # a gzip stream's carry is uncompressed: there the offset only measures progress
+            consumed = on_disk.tell() - (len(carry) if on_disk is stream else 0)
+            yield Chunk(data, lines_before, consumed, lines_before + lines)
+            lines_before += lines
+        if carry:
+            yield Chunk(carry, lines_before, on_disk.tell(), lines_before + 1)
+        elif lines_before == start_line:
+            yield Chunk(b"", lines_before, on_disk.tell(), lines_before)
 
 
-def _json_document_chunks(path: Path, chunk_records: int) -> Iterator[Chunk]:
+def _json_document_chunks(path: Path, chunk_bytes: int) -> Iterator[Chunk]:
     """A `.json` file: an array's elements are the records; a lone object is one record.
 
     A `.json` file that is not one JSON document (NDJSON under the wrong name) is read as lines.
@@ -174,16 +198,16 @@ def _json_document_chunks(path: Path, chunk_records: int) -> Iterator[Chunk]:
     try:
         document = canonical.loads(content.decode("utf-8"))
     except ValueError:  # UnicodeDecodeError included
-        yield from _line_chunks(path, 0, 0, chunk_records)
+        yield from _line_chunks(path, 0, 0, chunk_bytes)
         return
     elements = document if isinstance(document, list) else [document]
-    for first in range(0, max(len(elements), 1), chunk_records):
-        batch = elements[first : first + chunk_records]
+    for first in range(0, max(len(elements), 1), CHUNK_RECORDS):
+        batch = elements[first : first + CHUNK_RECORDS]
         records = [
             RawRecord(first + index + 1, _element_text(element))
             for index, element in enumerate(batch)
         ]
-        yield Chunk(records, size, first + len(batch))
+        yield Chunk(records, first, size, first + len(batch))
 
 
 def _element_text(element: object) -> str:
