@@ -49,6 +49,7 @@ class Event:
     received_at_ms: int | None
     line: int
     raw_text: str
+    keys: tuple[str, ...]  # the payload's top-level keys, in its order
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,12 +64,17 @@ class Rejected:
 
 def is_empty(value: object) -> bool:
     """CONTRACT section 3: null, "", "0", 0, {} and [] are empty."""
-    if value is None or value == {} or value == []:
+    kind = type(value)
+    if kind is int:  # the usual id
+        return value == 0
+    if kind is str:
+        return value.strip() in _EMPTY_SCALARS
+    if value is None:
         return True
+    if kind is dict or kind is list:
+        return not value
     number = canonical.as_number(value)
-    if number is not None:
-        return number == 0
-    return isinstance(value, str) and value.strip() in _EMPTY_SCALARS
+    return number is not None and number == 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +120,7 @@ class Decoder:
             return Rejected(line, text, rejected.reason, rejected.detail)
         payload_json = canonical.canonical_json(payload)
         event_hash = canonical.sha256_hex(payload_json)
-        return Event(kind, event_hash, payload_json, received_at_ms, line, text)
+        return Event(kind, event_hash, payload_json, received_at_ms, line, text, tuple(payload))
 
     def _open_envelope(self, envelope: dict[str, Any]) -> tuple[Any, int | None]:
         """(what the envelope carries: an object, a list or a JWT; its received_at in unix ms)."""

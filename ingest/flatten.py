@@ -342,25 +342,6 @@ DIALPAD_KEYS = frozenset(
 )
 
 
-def unknown_keys(
-    con: duckdb.DuckDBPyConnection, payloads: pl.DataFrame, known: frozenset[str]
-) -> dict[str, int]:
-    """Top-level payload keys no raw column holds (they stay in `payload`), with their counts."""
-    con.register("_payload_keys", payloads.select("payload"))
-    try:
-        rows = con.execute(
-            """
-            select key, count(*) from (select unnest(json_keys(payload)) as key from _payload_keys)
-            where not list_contains(?, key)
-            group by key
-            """,
-            [sorted(known)],
-        ).fetchall()
-    finally:
-        con.unregister("_payload_keys")
-    return dict(rows)
-
-
 def flatten_dialpad(con: duckdb.DuckDBPyConnection, events: pl.DataFrame) -> pl.DataFrame:
     """Rows for raw.dialpad_call_events (CONTRACT section 7)."""
     return type_fields(extract_fields(con, events))

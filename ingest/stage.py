@@ -28,7 +28,6 @@ from ingest.flatten import (
     events_frame,
     flatten_dialpad,
     flatten_messagebird,
-    unknown_keys,
 )
 from ingest.read import Chunk
 
@@ -127,9 +126,12 @@ class Stager:
             of_kind = [event for event in events if event.kind is kind]
             if not of_kind:
                 continue
-            payloads = events_frame(of_kind)
-            staged.unknown_keys.update(unknown_keys(self._con, payloads, table.keys))
-            rows = table.flatten(self._con, payloads)
+            key_sets = Counter(event.keys for event in of_kind)
+            for keys, count in key_sets.items():
+                for key in keys:
+                    if key not in table.keys:
+                        staged.unknown_keys[key] += count
+            rows = table.flatten(self._con, events_frame(of_kind))
             bad = pl.col("reject_reason").is_not_null()
             quarantines.append(
                 rows.filter(bad).select(

@@ -65,8 +65,23 @@ def test_help_explains_every_option(capsys) -> None:
     with pytest.raises(SystemExit):
         main(["run", "--help"])
     out = capsys.readouterr().out
-    for option in ("--db", "--jwt-secret-file", "--full-refresh", "--quiet", "PATH"):
+    for option in ("--db", "--jwt-secret-file", "--workers", "--full-refresh", "--quiet", "PATH"):
         assert option in out
+
+
+def test_the_summary_adds_up_and_names_fields_no_column_holds(tmp_path: Path, capsys) -> None:
+    landing = tmp_path / "a.ndjson"
+    lines = [
+        {"call_id": 1, "state": "calling", "date_started": 5, "ai_scorecard": {"score": 3}},
+        {"call_id": 1, "state": "hangup", "date_ended": 9, "ai_scorecard": {}, "new_flag": 1},
+        {"call_id": 1, "state": "hangup", "date_ended": 9, "ai_scorecard": {}, "new_flag": 1},
+        "not json",
+    ]
+    landing.write_text("".join(f"{json.dumps(line)}\n" for line in lines))
+    assert main(["ingest", "--db", str(tmp_path / "w.duckdb"), str(landing)]) == 0
+    out = capsys.readouterr().out
+    assert "read 4 = loaded 2 + duplicates 1 + quarantined 1" in out
+    assert "(kept in payload): ai_scorecard 3, new_flag 2" in out
 
 
 def test_sample_writes_traffic_and_its_answers(tmp_path: Path, capsys) -> None:
