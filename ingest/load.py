@@ -295,14 +295,18 @@ def _quoted(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
-def _copies(table: RawTable, files: str, where: str = "true") -> str:
-    """One staged row per identity hash: the copy received first, then the first file and line."""
+_COPY = ("file_index", "source_line", "copy_index")  # a staged row's place in the load
+
+
+def _first_copies(table: RawTable, files: str, columns: tuple[str, ...], where: str) -> str:
+    """One staged row per identity hash, as `columns` only (a narrow window stays in memory):
+    the copy received first, then the first in file and line order."""
     return f"""
-        select * from {files}
+        select {", ".join(dict.fromkeys((table.key, *columns, *_COPY)))} from {files}
         where {where}
         qualify row_number() over (
             partition by {table.key}
-            order by received_at asc nulls last, file_index, source_line
+            order by received_at asc nulls last, {", ".join(_COPY)}
         ) = 1
     """
 
@@ -316,14 +320,17 @@ def _insert_new(
         f"""
         insert into {table.name} by name
         select
-            * exclude (payload, file_index),
+            * exclude (payload, file_index, copy_index),
             payload::json as payload,
             ? as load_id,
             ?::timestamp as loaded_at,
-        from ({_copies(table, files)}) as copy
-        where not exists (
-            select 1 from {table.name} as stored where stored.{table.key} = copy.{table.key}
-        )
+        from {files} as staged
+        semi join (
+            select * from ({_first_copies(table, files, ("received_at",), "true")}) as copy
+            where not exists (
+                select 1 from {table.name} as stored where stored.{table.key} = copy.{table.key}
+            )
+        ) as new using ({table.key}, {", ".join(_COPY)})
         """,
         [load_id, loaded_at],
     )
@@ -339,12 +346,13 @@ def _keep_earliest_received(
     """
     kept = ("received_at", *table.kept_with_copy, "source_file", "source_line")
     assignments = ", ".join(f"{column} = copy.{column}" for column in kept)
+    copies = _first_copies(table, files, kept, "received_at is not null")
     _rowcount(
         con,
         f"""
         update {table.name} as stored
         set {assignments}, load_id = ?, loaded_at = ?
-        from ({_copies(table, files, "received_at is not null")}) as copy
+        from ({copies}) as copy
         where stored.{table.key} = copy.{table.key}
           and (stored.received_at is null or copy.received_at < stored.received_at)
         """,

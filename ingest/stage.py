@@ -119,6 +119,8 @@ class Stager:
         lineage = (
             pl.lit(job.file_index, dtype=pl.Int32).alias("file_index"),
             pl.lit(job.source_file).alias("source_file"),
+            # with file_index and source_line, tells apart equal elements of one line's list
+            pl.int_range(pl.len(), dtype=pl.Int32).alias("copy_index"),
         )
         staged = Staged(read=len(events) + len(rejected))
         quarantines = [_rejected_frame(rejected)]

@@ -106,3 +106,12 @@ def test_a_load_leaves_no_staging_files_and_removes_a_killed_loads(
     (leftover / "chunk.parquet").write_bytes(b"half written")
     assert ingest(write_lines(tmp_path / "a.ndjson", [event(1)])) == 0
     assert not staging_root(db).exists()
+
+
+def test_one_event_twice_in_one_lines_list_is_loaded_once(tmp_path: Path, ingest, query) -> None:
+    payload = event(8)
+    assert ingest(write_lines(tmp_path / "a.ndjson", [json.dumps([payload, payload])])) == 0
+    assert query("select count(*) from raw.dialpad_call_events") == [(1,)]
+    assert query("select read_count, loaded_count, duplicate_count from raw.load_log") == [
+        (2, 1, 1)
+    ]
