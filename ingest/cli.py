@@ -18,6 +18,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from ingest.build import BuildSummary, run_dbt_build
 from ingest.decode import Decoder
 from ingest.errors import CallmartError, SecretError
+from ingest.lake import export_files
 from ingest.load import LoadSummary, connect, load_files
 from ingest.read import expand_paths
 
@@ -64,6 +65,14 @@ def _parser() -> argparse.ArgumentParser:
     ingest = commands.add_parser("ingest", help="load landing files into the raw layer")
     _warehouse_options(ingest)
     _load_options(ingest)
+    ingest.add_argument(
+        "--to-parquet",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write the raw rows as Parquet files under DIR (partitioned by event date) instead "
+        "of loading the warehouse; loads into one DIR need no coordination, and dbt dedupes",
+    )
     ingest.add_argument(
         "paths", nargs="+", metavar="PATH", help="landing files, folders (recursive) or globs"
     )
@@ -214,36 +223,46 @@ def _sample(args: argparse.Namespace) -> int:
 
 def _ingest_paths(args: argparse.Namespace, given: Sequence[str], decoder: Decoder) -> None:
     files = expand_paths(given)
-    db = _db_path(args)
+    lake = getattr(args, "to_parquet", None)
+    target = lake.resolve() if lake else _db_path(args)
     total = sum(p.stat().st_size for p in files)
-    con = connect(db)
-    try:
-        with Progress(
-            TextColumn("loading"),
-            BarColumn(),
-            DownloadColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            disable=args.quiet or total < 5_000_000,
-            transient=True,
-        ) as progress:
-            task = progress.add_task("load", total=total)
-            summary = load_files(
-                con, db, files, decoder, lambda n: progress.advance(task, n), args.workers
-            )
-    finally:
-        con.close()
+    with _progress(args.quiet or total < 5_000_000) as progress:
+        task = progress.add_task("load", total=total)
+
+        def advance(consumed: int) -> None:
+            progress.advance(task, consumed)
+
+        if lake:
+            summary = export_files(files, decoder, target, advance, args.workers)
+        else:
+            con = connect(target)
+            try:
+                summary = load_files(con, target, files, decoder, advance, args.workers)
+            finally:
+                con.close()
     if not args.quiet:
-        _report_load(summary, db)
+        _report_load(summary, target)
 
 
-def _report_load(summary: LoadSummary, db: Path) -> None:
+def _progress(disable: bool) -> Progress:
+    return Progress(
+        TextColumn("loading"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=disable,
+        transient=True,
+    )
+
+
+def _report_load(summary: LoadSummary, target: Path) -> None:
     out = _out()
     skipped = sum(1 for f in summary.files if f.skipped)
     read, loaded = summary.total("read"), summary.total("loaded")
     duplicates, quarantined = summary.total("duplicates"), summary.total("quarantined")
     out.print(
-        f"ingest: {len(summary.files)} files ({skipped} unchanged, skipped) into {db}\n"
+        f"ingest: {len(summary.files)} files ({skipped} unchanged, skipped) into {target}\n"
         f"  read {read} = loaded {loaded} + duplicates {duplicates} + quarantined {quarantined}"
     )
     if summary.quarantined_by_reason:

@@ -72,6 +72,12 @@ class LoadSummary:
     def total(self, attribute: str) -> int:
         return sum(getattr(f, attribute) for f in self.files)
 
+    def note_unknown_keys(self, staged: Sequence[StagedFile]) -> None:
+        unknown: Counter[str] = Counter()
+        for file in staged:
+            unknown.update(file.staged.unknown_keys)
+        self.unknown_keys = dict(unknown.most_common())
+
 
 def connect(db_path: Path) -> duckdb.DuckDBPyConnection:
     """Open the warehouse and make sure the raw tables exist."""
@@ -106,19 +112,16 @@ def load_files(
     folder = root / summary.load_id
     folder.mkdir(parents=True)
     try:
-        staged = _stage_files(con, paths, decoder, folder, progress, workers)
+        staged = stage_files(con, paths, decoder, folder, progress, workers)
         _commit(con, staged, folder, summary)
-        unknown: Counter[str] = Counter()
-        for file in staged:
-            unknown.update(file.staged.unknown_keys)
-        summary.unknown_keys = dict(unknown.most_common())
+        summary.note_unknown_keys(staged)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return summary
 
 
 @dataclass
-class _StagedFile:
+class StagedFile:
     """A file as staged: what the load log needs, and the records its chunks read."""
 
     path: str
@@ -150,20 +153,23 @@ def _previous_load(con: duckdb.DuckDBPyConnection, path: str) -> _Previous | Non
     return _Previous(*rows[0]) if rows else None
 
 
-def _stage_files(
-    con: duckdb.DuckDBPyConnection,
+def stage_files(
+    con: duckdb.DuckDBPyConnection | None,
     paths: Sequence[Path],
     decoder: Decoder,
     folder: Path,
     progress: Progress | None,
     workers: int | None,
-) -> list[_StagedFile]:
-    """Stage every chunk of every file, a few chunks in flight at a time."""
+) -> list[StagedFile]:
+    """Stage every chunk of every file into `folder`, a few chunks in flight at a time.
+
+    With the warehouse `con`, files loaded before are skipped and grown files resumed.
+    """
     workers = workers or os.cpu_count() or 1
     parallel = workers > 1 and sum(p.stat().st_size for p in paths) >= PARALLEL_MIN_BYTES
-    staged: list[_StagedFile] = []
+    staged: list[StagedFile] = []
     with _stagers(decoder, workers if parallel else 1) as submit:
-        pending: list[tuple[Future[Staged], _StagedFile, int]] = []
+        pending: list[tuple[Future[Staged], StagedFile, int]] = []
 
         def settle(keep: int) -> None:
             while len(pending) > keep:
@@ -195,13 +201,13 @@ def _stage_files(
     return staged
 
 
-def _plan_file(con: duckdb.DuckDBPyConnection, path: Path) -> _StagedFile:
+def _plan_file(con: duckdb.DuckDBPyConnection | None, path: Path) -> StagedFile:
     """What of `path` this load reads: nothing (unchanged), its grown tail, or all of it."""
     started_at = _now()
     source = str(path)
-    previous = _previous_load(con, source)
+    previous = _previous_load(con, source) if con is not None else None
     print_ = fingerprint(path, previous.size if previous else None)
-    file = _StagedFile(source, print_.sha256, print_.size, 0, 0, started_at)
+    file = StagedFile(source, print_.sha256, print_.size, 0, 0, started_at)
     if previous and previous.sha256 == print_.sha256:
         file.skipped = True
         return file
@@ -222,6 +228,8 @@ class _stagers:
 
     def __enter__(self) -> Callable[[ChunkJob], Future[Staged]]:
         if self._workers > 1:
+            # each worker is one core's worth: polars must not start a thread per core in each
+            os.environ.setdefault("POLARS_MAX_THREADS", "1")
             self._pool = ProcessPoolExecutor(
                 self._workers,
                 mp_context=multiprocessing.get_context("spawn"),  # no fork of DuckDB's threads
@@ -245,7 +253,7 @@ class _stagers:
 
 
 def _commit(
-    con: duckdb.DuckDBPyConnection, staged: list[_StagedFile], folder: Path, summary: LoadSummary
+    con: duckdb.DuckDBPyConnection, staged: list[StagedFile], folder: Path, summary: LoadSummary
 ) -> None:
     """Move the staged rows into the raw tables and log every file, in one transaction."""
     loaded_at = _now()
@@ -254,14 +262,14 @@ def _commit(
     con.begin()
     try:
         for table in RAW_TABLES.values():
-            files = _parquet(folder / table.folder)
+            files = staged_parquet(folder / table.folder)
             if files is None:
                 continue
             inserted = _insert_new(con, table, files, summary.load_id, loaded_at)
             for source_file, rows in inserted.items():
                 counts[source_file].loaded += rows
             _keep_earliest_received(con, table, files, summary.load_id, loaded_at)
-        files = _parquet(folder / QUARANTINE)
+        files = staged_parquet(folder / QUARANTINE)
         if files is not None:
             inserted = _insert_quarantine(con, files, summary.load_id, loaded_at)
             for source_file, rows in inserted.items():
@@ -284,7 +292,7 @@ def _commit(
         raise
 
 
-def _parquet(folder: Path) -> str | None:
+def staged_parquet(folder: Path) -> str | None:
     """The read_parquet() of a staging folder's files, or None when nothing was staged there."""
     if not folder.is_dir():
         return None
@@ -311,6 +319,27 @@ def _first_copies(table: RawTable, files: str, columns: tuple[str, ...], where: 
     """
 
 
+def new_rows_sql(table: RawTable, files: str, stored: str | None) -> str:
+    """The staged rows to load: each event's first copy, unless `stored` already holds it.
+
+    Its columns: the staged ones (lineage and copy order included) and the payload as JSON.
+    """
+    unseen = (
+        f"where not exists (select 1 from {stored} as stored "
+        f"where stored.{table.key} = copy.{table.key})"
+        if stored
+        else ""
+    )
+    return f"""
+        select * replace (payload::json as payload)
+        from {files} as staged
+        semi join (
+            select * from ({_first_copies(table, files, ("received_at",), "true")}) as copy
+            {unseen}
+        ) as new using ({table.key}, {", ".join(_COPY)})
+    """
+
+
 def _insert_new(
     con: duckdb.DuckDBPyConnection, table: RawTable, files: str, load_id: str, loaded_at: datetime
 ) -> dict[str, int]:
@@ -319,18 +348,8 @@ def _insert_new(
         con,
         f"""
         insert into {table.name} by name
-        select
-            * exclude (payload, file_index, copy_index),
-            payload::json as payload,
-            ? as load_id,
-            ?::timestamp as loaded_at,
-        from {files} as staged
-        semi join (
-            select * from ({_first_copies(table, files, ("received_at",), "true")}) as copy
-            where not exists (
-                select 1 from {table.name} as stored where stored.{table.key} = copy.{table.key}
-            )
-        ) as new using ({table.key}, {", ".join(_COPY)})
+        select * exclude (file_index, copy_index), ? as load_id, ?::timestamp as loaded_at
+        from ({new_rows_sql(table, files, table.name)})
         """,
         [load_id, loaded_at],
     )
@@ -409,7 +428,7 @@ def _per_file(
 
 
 def _log_file(
-    con: duckdb.DuckDBPyConnection, file: _StagedFile, result: FileSummary, load_id: str
+    con: duckdb.DuckDBPyConnection, file: StagedFile, result: FileSummary, load_id: str
 ) -> None:
     _rowcount(
         con,

@@ -1,0 +1,110 @@
+"""`callmart ingest --to-parquet DIR`: the raw layer as a Parquet lake that loads share freely."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+from conftest import SECRET, event, sign, write_lines
+
+from ingest.cli import SAMPLE_DIR, main
+
+_TABLES = ("dialpad_call_events", "messagebird_calls", "messagebird_legs")
+
+
+def _export(lake: Path, *paths: Path, secret: Path | None = None) -> int:
+    args = ["ingest", "--quiet", "--to-parquet", str(lake)]
+    if secret:
+        args += ["--jwt-secret-file", str(secret)]
+    return main([*args, *map(str, paths)])
+
+
+def _lake(
+    lake: Path, table: str, select: str = "*", where: str = "true"
+) -> list[tuple[object, ...]]:
+    with duckdb.connect() as con:
+        return con.execute(
+            f"select {select} from read_parquet('{lake}/{table}/**/*.parquet', "
+            f"hive_partitioning = true) where {where} order by all"
+        ).fetchall()
+
+
+def test_an_event_lands_in_its_event_dates_partition_with_the_raw_columns(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("DIALPAD_WEBHOOK_SECRET", SECRET)
+    # 1_700_000_001_000 ms is 2023-11-14T22:13:21Z; the envelope's copy is received earlier
+    payload = event(42, "ringing", date_rang=1_700_000_000_500)
+    landing = write_lines(
+        tmp_path / "a.ndjson",
+        [payload, {"received_at": 1_600_000_000_000, "payload": sign(payload)}, "{bad"],
+    )
+    assert _export(tmp_path / "lake", landing) == 0
+
+    files = sorted(p.relative_to(tmp_path / "lake") for p in (tmp_path / "lake").rglob("*.parquet"))
+    assert [str(p.parent) for p in files if p.parts[0] == "dialpad_call_events"] == [
+        "dialpad_call_events/event_date=2023-11-14"
+    ]
+    assert _lake(
+        tmp_path / "lake",
+        "dialpad_call_events",
+        "call_id, state, date_rang, epoch_ms(received_at), event_at_source, source_line",
+    ) == [(42, "ringing", 1_700_000_000_500, 1_600_000_000_000, "event", 2)]
+    assert _lake(tmp_path / "lake", "quarantine", "source_line, reason") == [(3, "not_json")]
+    assert _lake(
+        tmp_path / "lake",
+        "load_log",
+        "read_count, loaded_count, duplicate_count, quarantined_count",
+    ) == [(3, 1, 1, 1)]
+    with duckdb.connect() as con:
+        warehouse_columns = [
+            row[0]
+            for row in con.execute(
+                (Path(__file__).parents[1] / "ingest/sql/raw_tables.sql").read_text()
+                + "; select column_name from duckdb_columns() "
+                "where table_name = 'dialpad_call_events' order by column_index"
+            ).fetchall()
+        ]
+    lake_columns = [
+        row[0]
+        for row in duckdb.connect()
+        .execute(
+            f"describe select * from read_parquet('{tmp_path}/lake/dialpad_call_events/**/*.parquet', "
+            "hive_partitioning = true)"
+        )
+        .fetchall()
+    ]
+    assert lake_columns == [*warehouse_columns, "event_date"]
+
+
+def test_loads_share_a_lake_and_each_keeps_every_event_of_its_own(tmp_path: Path) -> None:
+    lake, warehouse = tmp_path / "lake", tmp_path / "warehouse.duckdb"
+    secret = SAMPLE_DIR / "jwt_secret.txt"
+    landing = SAMPLE_DIR / "landing"
+    assert _export(lake, landing, secret=secret) == 0
+    assert _export(lake, landing, secret=secret) == 0  # a second, uncoordinated load
+    args = ["ingest", "--quiet", "--db", str(warehouse), "--jwt-secret-file", str(secret)]
+    assert main([*args, str(landing)]) == 0
+
+    summary = json.loads((SAMPLE_DIR / "expected" / "summary.json").read_text())
+    logged = _lake(lake, "load_log", "sum(read_count), sum(loaded_count), sum(quarantined_count)")
+    assert logged == [
+        (2 * summary["records"], 2 * summary["distinct_events"], 2 * summary["quarantined"])
+    ]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for table in _TABLES:
+            key = "event_hash" if table == "dialpad_call_events" else "object_hash"
+            stored = con.execute(
+                f"select * exclude (load_id, loaded_at) from raw.{table} order by all"
+            ).fetchall()
+            # each load holds each event once; the two loads hold the same rows
+            for load in _lake(lake, table, "distinct load_id"):
+                rows = _lake(
+                    lake,
+                    table,
+                    "* exclude (load_id, loaded_at, event_date)",
+                    f"load_id = '{load[0]}'",
+                )
+                assert rows == stored, table
+            assert len(_lake(lake, table, f"distinct {key}")) == len(stored)
