@@ -3,6 +3,16 @@
 dbt runs in a child process: dbt-duckdb keeps its connection open for the life of the process
 that ran it, and a child's exit releases the file for the next reader or writer. The summary
 comes from dbt's own artifact, `run_results.json`.
+
+A build is `dbt build --exclude-resource-type unit_test`: seeds, models and data tests, with
+the severities the contract gives them (CONTRACT section 1), but not dbt's unit tests. Unit
+tests check the project's SQL against fixed fixtures, not the warehouse's data: they cannot
+pass on one warehouse and fail on another, and they cost more than the models themselves on
+an hourly batch. They run where code changes, in CI (tests/test_dbt_unit_tests.py).
+
+Most models are incremental (docs/performance.md, "Incremental builds"): a build recomputes
+only the conversations the raw rows loaded since the last successful build touch, and
+`full_refresh` rebuilds every model from the raw tables.
 """
 
 from __future__ import annotations
@@ -43,13 +53,14 @@ def project_dir() -> Path:
 
 
 def run_dbt_build(db: Path, full_refresh: bool = False, quiet: bool = False) -> BuildSummary:
-    """`dbt build` (seeds, models, unit and data tests) on `db`; BuildError on failure."""
+    """`dbt build` (seeds, models and data tests; no unit tests) on `db`; BuildError on failure."""
     project = project_dir()
     connect(db).close()  # the raw tables are the project's sources: make sure they exist
     target = Path(os.environ.get("DBT_TARGET_PATH") or project / "target")
     results = target / "run_results.json"
     results.unlink(missing_ok=True)
     args = ["build", "--project-dir", str(project), "--profiles-dir", str(project)]
+    args += ["--exclude-resource-type", "unit_test"]
     if full_refresh:
         args.append("--full-refresh")
     if quiet:
