@@ -2,16 +2,26 @@
 -- entry point it operates, clipped to the agent leg's [connected_at, ended_at]. Holds outside
 -- that window are dropped; an estimated hold is kept unclipped whatever its times (it makes
 -- the leg's hold unknown); an end still open is null.
+-- Incremental: the agent legs of the recomputed components (an agent leg and the entry point
+-- it operates are in one component).
+
+{{ config(
+    materialized='incremental',
+    unique_key='agent_leg_id',
+    pre_hook="{{ delete_rebuild_set('agent_leg_id', 'int_dialpad__legs_to_rebuild', 'leg_id') }}",
+) }}
 
 with legs as (
 
     select * from {{ ref('int_call_legs_with_roles') }}
+    where {{ in_rebuild_set('leg_id', 'int_dialpad__legs_to_rebuild', 'leg_id') }}
 
 ),
 
 state_intervals as (
 
     select * from {{ ref('int_leg_state_intervals') }}
+    where {{ in_rebuild_set('leg_id', 'int_dialpad__legs_to_rebuild', 'leg_id') }}
 
 ),
 

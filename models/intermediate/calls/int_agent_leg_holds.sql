@@ -3,16 +3,25 @@
 -- null when unknown: the leg has not ended, a hold is still open, or a hold's time is
 -- estimated (built from a fallback event time). talk_ms is ended_at - connected_at - hold
 -- (the whole handle time when the hold is unknown); null until the leg ends.
+-- Incremental: the agent legs of the recomputed components.
+
+{{ config(
+    materialized='incremental',
+    unique_key='leg_id',
+    pre_hook="{{ delete_rebuild_set('leg_id', 'int_dialpad__legs_to_rebuild', 'leg_id') }}",
+) }}
 
 with legs as (
 
     select * from {{ ref('int_call_legs_with_roles') }}
+    where {{ in_rebuild_set('leg_id', 'int_dialpad__legs_to_rebuild', 'leg_id') }}
 
 ),
 
 hold_intervals as (
 
     select * from {{ ref('int_agent_leg_hold_intervals') }}
+    where {{ in_rebuild_set('agent_leg_id', 'int_dialpad__legs_to_rebuild', 'leg_id') }}
 
 ),
 

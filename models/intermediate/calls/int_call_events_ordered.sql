@@ -1,9 +1,13 @@
 -- Dialpad: every event of a leg, in the leg's order: event_at, then state rank, then the
 -- identity hash (arrival order and file order never matter).
+-- Incremental: the legs with new events (int_dialpad__changed_legs) are read again whole.
+
+{{ config(materialized='incremental', unique_key='leg_id') }}
 
 with events as (
 
     select * from {{ ref('stg_dialpad__call_events') }}
+    where {{ in_rebuild_set('call_id', 'int_dialpad__changed_legs', 'leg_id') }}
 
 ),
 

@@ -1,10 +1,15 @@
 -- Dialpad: the call graph's edges. Every non-empty master_call_id, entry_point_call_id and
 -- operator_call_id on any event of a leg is an edge from that leg to the leg it names (an id
 -- equal to the leg's own is ignored). Directed here; components take them undirected.
+-- Incremental: the edges of the legs with new events (events are never removed, so a leg's
+-- edges only grow).
+
+{{ config(materialized='incremental', unique_key='leg_id') }}
 
 with events as (
 
     select * from {{ ref('int_call_events_ordered') }}
+    where {{ in_rebuild_set('leg_id', 'int_dialpad__changed_legs', 'leg_id') }}
 
 ),
 

@@ -2,16 +2,25 @@
 -- type callrecording or admincallrecording; a leg with no recording_details at all counts its
 -- distinct recording_url entries instead. A recording listed on several legs of a conversation
 -- is counted once, on the earliest of them (started_at, then the smaller id).
+-- Incremental: the legs of the recomputed components.
+
+{{ config(
+    materialized='incremental',
+    unique_key='leg_id',
+    pre_hook="{{ delete_rebuild_set('leg_id', 'int_dialpad__legs_to_rebuild', 'leg_id') }}",
+) }}
 
 with events as (
 
     select * from {{ ref('int_call_events_ordered') }}
+    where {{ in_rebuild_set('leg_id', 'int_dialpad__legs_to_rebuild', 'leg_id') }}
 
 ),
 
 legs as (
 
     select * from {{ ref('int_call_legs_with_roles') }}
+    where {{ in_rebuild_set('leg_id', 'int_dialpad__legs_to_rebuild', 'leg_id') }}
 
 ),
 

@@ -1,5 +1,11 @@
 -- Dialpad: one row per leg (call_id) with events: its attributes per CONTRACT §3 "Leg
 -- attributes" and "Connected and ended".
+-- Incremental: the legs with new events, and the open legs near the data watermark (no
+-- reported end, latest event at or after the open-leg refresh cutoff: their inferred end can
+-- differ from the one stored; macros/incremental.sql).
+
+{{ config(materialized='incremental', unique_key='leg_id') }}
+{{ depends_on_change_set('int_dialpad__changed_legs') }}
 
 {%- set attribute_groups = {
     'direction': ['direction'],
@@ -21,7 +27,7 @@
     ],
 } %}
 
-with events as (
+with all_events as (
 
     select * from {{ ref('int_call_events_ordered') }}
 
@@ -30,7 +36,34 @@ with events as (
 data_watermark as (
 
     -- The latest event time loaded: "now" for the open-leg timeout (never the wall clock).
-    select max(event_at) as watermark_at from events
+    select max(event_at) as watermark_at from all_events
+
+),
+
+{%- if is_incremental() %}
+
+legs_to_refresh as (
+
+    select leg_id from {{ ref('int_dialpad__changed_legs') }}
+
+    union
+
+    select stored_legs.leg_id
+    from {{ this }} as stored_legs
+    cross join data_watermark
+    where
+        stored_legs.reported_ended_at is null
+        and stored_legs.last_event_at >= {{ open_leg_refresh_cutoff('dialpad_data_watermark_at', 'data_watermark.watermark_at') }}
+
+),
+{%- endif %}
+
+events as (
+
+    select * from all_events
+    {%- if is_incremental() %}
+    where leg_id in (select leg_id from legs_to_refresh)
+    {%- endif %}
 
 ),
 

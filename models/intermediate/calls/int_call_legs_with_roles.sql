@@ -2,22 +2,33 @@
 -- conversation (the call_id of the component's earliest non-monitor leg by started_at, ties:
 -- the smaller id), the entry point an operator leg operates, and whether it is an agent leg,
 -- an agent-offered leg or an answer leg.
+-- Incremental: the legs of the recomputed components (roles and the conversation are
+-- decided per component).
+
+{{ config(
+    materialized='incremental',
+    unique_key='leg_id',
+    pre_hook="{{ delete_rebuild_set('leg_id', 'int_dialpad__legs_to_rebuild', 'leg_id') }}",
+) }}
 
 with legs as (
 
     select * from {{ ref('int_call_legs') }}
+    where {{ in_rebuild_set('leg_id', 'int_dialpad__legs_to_rebuild', 'leg_id') }}
 
 ),
 
 edges as (
 
     select * from {{ ref('int_call_graph_edges') }}
+    where {{ in_rebuild_set('leg_id', 'int_dialpad__legs_to_rebuild', 'leg_id') }}
 
 ),
 
 components as (
 
     select * from {{ ref('int_call_graph_components') }}
+    where {{ in_rebuild_set('leg_id', 'int_dialpad__legs_to_rebuild', 'leg_id') }}
 
 ),
 

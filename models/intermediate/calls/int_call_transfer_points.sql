@@ -3,10 +3,19 @@
 -- a connected direct agent leg that is_transferred. Legs no agent answered never count.
 -- The point is carried by the entry point leg, or by its operator leg when the entry point is
 -- known only by reference, or by the direct agent leg.
+-- Incremental: the conversations of the recomputed components (their old conversation
+-- ids, which are among the components' leg ids, included).
+
+{{ config(
+    materialized='incremental',
+    unique_key='conversation_id',
+    pre_hook="{{ delete_rebuild_set('conversation_id', 'int_dialpad__legs_to_rebuild', 'leg_id') }}",
+) }}
 
 with legs as (
 
     select * from {{ ref('int_call_legs_with_roles') }}
+    where {{ in_rebuild_set('leg_id', 'int_dialpad__legs_to_rebuild', 'leg_id') }}
 
 ),
 

@@ -1,10 +1,18 @@
 -- Provider-neutral: per conversation with an answer interval, the earliest answer
 -- (answered_at) and the length of the union of its answer intervals ([connected_at, ended_at]
 -- of its answer legs); answered_ms is null while an answer interval is still open.
+-- Incremental: the recomputed conversations (int_conversations_to_rebuild).
+
+{{ config(
+    materialized='incremental',
+    unique_key=['provider', 'conversation_id'],
+    pre_hook="{{ delete_rebuild_set('provider, conversation_id', 'int_conversations_to_rebuild', 'provider, conversation_id') }}",
+) }}
 
 with legs as (
 
     select * from {{ ref('int_legs') }}
+    where {{ in_rebuild_set('provider, conversation_id', 'int_conversations_to_rebuild', 'provider, conversation_id') }}
 
 ),
 

@@ -1,4 +1,7 @@
 -- Dialpad live-state intervals in the provider-neutral shape that int_leg_states unions.
+-- A view: a projection, read through int_leg_states by models that filter it by leg.
+
+{{ config(materialized='view') }}
 
 with state_intervals as (
 

@@ -1,36 +1,48 @@
 -- Dialpad legs in the provider-neutral leg shape that int_legs unions: ids as VARCHAR, the
 -- provider named, and every per-leg measure the marts need (roles, agent, answer interval,
 -- transfer point, hold, talk, queue, recordings, post-call annotations).
+-- Incremental: the legs of the recomputed components.
 
 {%- set string_type = dbt.type_string() %}
+
+{{ config(
+    materialized='incremental',
+    unique_key='leg_id',
+    pre_hook="{{ delete_rebuild_set('leg_id', 'int_dialpad__legs_to_rebuild', 'cast(leg_id as ' ~ dbt.type_string() ~ ')') }}",
+) }}
 
 with legs as (
 
     select * from {{ ref('int_call_legs_with_roles') }}
+    where {{ in_rebuild_set('leg_id', 'int_dialpad__legs_to_rebuild', 'leg_id') }}
 
 ),
 
 holds as (
 
     select * from {{ ref('int_agent_leg_holds') }}
+    where {{ in_rebuild_set('leg_id', 'int_dialpad__legs_to_rebuild', 'leg_id') }}
 
 ),
 
 queue_times as (
 
     select * from {{ ref('int_leg_queue_times') }}
+    where {{ in_rebuild_set('leg_id', 'int_dialpad__legs_to_rebuild', 'leg_id') }}
 
 ),
 
 transfer_points as (
 
     select * from {{ ref('int_call_transfer_points') }}
+    where {{ in_rebuild_set('leg_id', 'int_dialpad__legs_to_rebuild', 'leg_id') }}
 
 ),
 
 recordings as (
 
     select * from {{ ref('int_call_leg_recordings') }}
+    where {{ in_rebuild_set('leg_id', 'int_dialpad__legs_to_rebuild', 'leg_id') }}
 
 ),
 

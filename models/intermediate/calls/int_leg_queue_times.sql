@@ -1,15 +1,24 @@
 -- Dialpad: time each leg spent in state `queued`: the sum of its queued intervals, 0 when it
 -- never was queued, null when unknown (an interval still open, or built from an estimated time).
+-- Incremental: the legs of the recomputed components.
+
+{{ config(
+    materialized='incremental',
+    unique_key='leg_id',
+    pre_hook="{{ delete_rebuild_set('leg_id', 'int_dialpad__legs_to_rebuild', 'leg_id') }}",
+) }}
 
 with legs as (
 
     select * from {{ ref('int_call_legs') }}
+    where {{ in_rebuild_set('leg_id', 'int_dialpad__legs_to_rebuild', 'leg_id') }}
 
 ),
 
 state_intervals as (
 
     select * from {{ ref('int_leg_state_intervals') }}
+    where {{ in_rebuild_set('leg_id', 'int_dialpad__legs_to_rebuild', 'leg_id') }}
 
 ),
 

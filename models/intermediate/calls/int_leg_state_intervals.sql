@@ -3,16 +3,25 @@
 -- not part of the timeline, so they never end an interval. An interval runs from its first
 -- event to the next interval's first event, or to the leg's end (null while the leg is open);
 -- `hangup` only closes the timeline and is not an interval itself.
+-- Incremental: the legs of the recomputed components.
+
+{{ config(
+    materialized='incremental',
+    unique_key='leg_id',
+    pre_hook="{{ delete_rebuild_set('leg_id', 'int_dialpad__legs_to_rebuild', 'leg_id') }}",
+) }}
 
 with events as (
 
     select * from {{ ref('int_call_events_ordered') }}
+    where {{ in_rebuild_set('leg_id', 'int_dialpad__legs_to_rebuild', 'leg_id') }}
 
 ),
 
 legs as (
 
     select * from {{ ref('int_call_legs') }}
+    where {{ in_rebuild_set('leg_id', 'int_dialpad__legs_to_rebuild', 'leg_id') }}
 
 ),
 

@@ -1,5 +1,8 @@
 -- The provider-neutral state timeline: one row per live-state interval of a leg, every
 -- provider. A provider with a state timeline adds one mapping model and one `union all` here.
+-- A view: its readers filter it by the legs they recompute.
+
+{{ config(materialized='view') }}
 
 with dialpad_leg_states as (
 

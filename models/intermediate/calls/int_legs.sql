@@ -1,6 +1,9 @@
 -- The provider-neutral leg model the marts read: one row per leg with events, every provider.
 -- A new provider adds its staging and one `int_<provider>__legs_mapped` model with the same
 -- columns, and one `union all` here; no mart changes.
+-- A view: its readers filter it by the conversations or legs they recompute.
+
+{{ config(materialized='view') }}
 
 with dialpad_legs as (
 

@@ -10,10 +10,19 @@
 --   ongoing   [answeredAt, end), answered legs only
 -- An end inferred (from a final status' updatedAt, the call's end or the open-leg timeout)
 -- makes the interval it closes estimated; an open leg's last interval has no exited_at.
+-- Incremental: the legs of the recomputed calls (int_legs_to_rebuild).
+
+{{ config(
+    materialized='incremental',
+    unique_key='leg_id',
+    pre_hook="{{ delete_rebuild_set(\"'messagebird', leg_id\", 'int_legs_to_rebuild', 'provider, leg_id') }}",
+) }}
+{{ depends_on_change_set('int_legs_to_rebuild') }}
 
 with legs as (
 
     select * from {{ ref('int_messagebird__legs_with_roles') }}
+    where {{ in_rebuild_set('call_id', 'int_messagebird__calls_to_rebuild', 'call_id') }}
 
 ),
 

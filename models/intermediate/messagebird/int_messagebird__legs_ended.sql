@@ -12,16 +12,38 @@
 -- snapshot) or timed out (call and legs all older than the timeout: it ends at the latest of
 -- them); a call still ongoing whose legs all ended is not complete. Without a call object it
 -- is complete when every leg ended, at their latest end.
+-- Incremental: the recomputed calls (int_messagebird__calls_to_rebuild); the data watermark is
+-- read from every snapshot.
 
-with legs as (
+{{ config(
+    materialized='incremental',
+    unique_key='leg_id',
+    pre_hook="{{ delete_rebuild_set('call_id', 'int_messagebird__calls_to_rebuild', 'call_id') }}",
+) }}
+
+with all_legs as (
 
     select * from {{ ref('stg_messagebird__legs') }}
 
 ),
 
-calls as (
+all_calls as (
 
     select * from {{ ref('stg_messagebird__calls') }}
+
+),
+
+legs as (
+
+    select * from all_legs
+    where {{ in_rebuild_set('call_id', 'int_messagebird__calls_to_rebuild', 'call_id') }}
+
+),
+
+calls as (
+
+    select * from all_calls
+    where {{ in_rebuild_set('call_id', 'int_messagebird__calls_to_rebuild', 'call_id') }}
 
 ),
 
@@ -31,9 +53,9 @@ data_watermark as (
     select
         max(updated_at) as watermark_at
     from (
-        select updated_at from legs
+        select updated_at from all_legs
         union all
-        select updated_at from calls
+        select updated_at from all_calls
     ) as snapshots
 
 ),

@@ -3,6 +3,9 @@
 -- recording, voicemail, csat or recap: those columns are null, false or 0. The call is the
 -- conversation, and its own start, end and completeness travel on every leg
 -- (conversation_started_at, conversation_ended_at, is_conversation_complete).
+-- A view: a projection, read through int_legs by models that filter it.
+
+{{ config(materialized='view') }}
 
 {%- set string_type = dbt.type_string() %}
 {%- set timestamp_type = dbt.type_timestamp() %}

@@ -11,10 +11,18 @@
 -- calls and every leg of outbound calls. Transfers: the answered operator legs of a call in
 -- answeredAt order; each but the last handed the caller on (is_transferred, one transfer
 -- point), so transfer points = answered operator legs - 1, never below 0.
+-- Incremental: the recomputed calls (a call's roles are decided per call).
+
+{{ config(
+    materialized='incremental',
+    unique_key='leg_id',
+    pre_hook="{{ delete_rebuild_set('call_id', 'int_messagebird__calls_to_rebuild', 'call_id') }}",
+) }}
 
 with legs as (
 
     select * from {{ ref('int_messagebird__legs_ended') }}
+    where {{ in_rebuild_set('call_id', 'int_messagebird__calls_to_rebuild', 'call_id') }}
 
 ),
 

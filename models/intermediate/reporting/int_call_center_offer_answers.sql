@@ -6,10 +6,19 @@
 -- earliest-connected operator leg (ties: the smaller id), else the entry point (its operator
 -- leg's events never arrived), so an entry point connecting a moment before its operator
 -- still names the agent who answered.
+-- Incremental: the offers among the legs of the recomputed conversations (int_legs_to_rebuild;
+-- an offer and its operator legs are in one conversation).
+
+{{ config(
+    materialized='incremental',
+    unique_key=['provider', 'offer_id'],
+    pre_hook="{{ delete_rebuild_set('provider, offer_id', 'int_legs_to_rebuild', 'provider, leg_id') }}",
+) }}
 
 with legs as (
 
     select * from {{ ref('int_legs') }}
+    where {{ in_rebuild_set('provider, leg_id', 'int_legs_to_rebuild', 'provider, leg_id') }}
 
 ),
 

@@ -2,10 +2,19 @@
 -- and of [wait_start_at, wait_end_at] that falls inside its call center's open intervals,
 -- and whether it was offered while the center was open. A call center absent from the
 -- call_center_business_hours seed is always open: its business waits are its elapsed waits.
+-- Incremental: the offers among the legs of the recomputed conversations (the open intervals of a
+-- date never change, so stored offers keep theirs).
+
+{{ config(
+    materialized='incremental',
+    unique_key=['provider', 'offer_id'],
+    pre_hook="{{ delete_rebuild_set('provider, offer_id', 'int_legs_to_rebuild', 'provider, leg_id') }}",
+) }}
 
 with offers as (
 
     select * from {{ ref('int_call_center_offers') }}
+    where {{ in_rebuild_set('provider, offer_id', 'int_legs_to_rebuild', 'provider, leg_id') }}
 
 ),
 

@@ -1,10 +1,18 @@
 -- Provider-neutral: per offer (an entry point leg), the distinct agents it was offered to:
 -- agents of its ring_attempt and operator legs (a leg naming it as entry_point_call_id, or
 -- operating it). Offers no agent was rung for have no row.
+-- Incremental: the offers among the legs of the recomputed conversations.
+
+{{ config(
+    materialized='incremental',
+    unique_key=['provider', 'offer_id'],
+    pre_hook="{{ delete_rebuild_set('provider, offer_id', 'int_legs_to_rebuild', 'provider, leg_id') }}",
+) }}
 
 with legs as (
 
     select * from {{ ref('int_legs') }}
+    where {{ in_rebuild_set('provider, leg_id', 'int_legs_to_rebuild', 'provider, leg_id') }}
 
 ),
 

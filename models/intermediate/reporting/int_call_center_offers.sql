@@ -1,33 +1,45 @@
 -- Provider-neutral: one row per offer to a call center, department or office (an entry_point
 -- leg) with its waits and outcome, CONTRACT §6 `fct_call_center_offers`.
+-- Incremental: the offers among the legs of the recomputed conversations.
+
+{{ config(
+    materialized='incremental',
+    unique_key=['provider', 'offer_id'],
+    pre_hook="{{ delete_rebuild_set('provider, offer_id', 'int_legs_to_rebuild', 'provider, leg_id') }}",
+) }}
 
 with legs as (
 
     select * from {{ ref('int_legs') }}
+    where {{ in_rebuild_set('provider, leg_id', 'int_legs_to_rebuild', 'provider, leg_id') }}
 
 ),
 
 leg_states as (
 
     select * from {{ ref('int_leg_states') }}
+    where {{ in_rebuild_set('provider, leg_id', 'int_legs_to_rebuild', 'provider, leg_id') }}
 
 ),
 
 first_rings as (
 
     select * from {{ ref('int_leg_first_rings') }}
+    where {{ in_rebuild_set('provider, leg_id', 'int_legs_to_rebuild', 'provider, leg_id') }}
 
 ),
 
 answers as (
 
     select * from {{ ref('int_call_center_offer_answers') }}
+    where {{ in_rebuild_set('provider, offer_id', 'int_legs_to_rebuild', 'provider, leg_id') }}
 
 ),
 
 rung_agents as (
 
     select * from {{ ref('int_call_center_offer_rung_agents') }}
+    where {{ in_rebuild_set('provider, offer_id', 'int_legs_to_rebuild', 'provider, leg_id') }}
 
 ),
 

@@ -1,5 +1,8 @@
 -- Dialpad: the date_first_rang of each leg that carries one (on an entry point: when its
 -- call center first rang an agent), in the provider-neutral shape int_leg_first_rings unions.
+-- A view: read through int_leg_first_rings by models that filter it by leg.
+
+{{ config(materialized='view') }}
 
 with legs as (
 

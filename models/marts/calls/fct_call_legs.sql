@@ -1,8 +1,17 @@
 -- One row per leg with events, every provider: CONTRACT §6 `fct_call_legs`.
+-- Incremental: the legs of the recomputed conversations; a leg stored under a
+-- conversation id that merged away is deleted with it.
+
+{{ config(
+    materialized='incremental',
+    unique_key=['provider', 'leg_id'],
+    pre_hook="{{ delete_rebuild_set('provider, conversation_id', 'int_conversations_to_rebuild', 'provider, conversation_id') }}",
+) }}
 
 with legs as (
 
     select * from {{ ref('int_legs') }}
+    where {{ in_rebuild_set('provider, conversation_id', 'int_conversations_to_rebuild', 'provider, conversation_id') }}
 
 ),
 

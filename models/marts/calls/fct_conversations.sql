@@ -1,15 +1,37 @@
 -- One row per conversation (a connected component of the call graph), every provider:
 -- CONTRACT §5 column by column.
+-- Incremental: the recomputed conversations (int_conversations_to_rebuild; a conversation id
+-- that merged away is deleted), and the stored conversations whose repeat-contact link
+-- changes with them: those that named a recomputed conversation as previous_conversation_id,
+-- and those whose latest earlier conversation of the same contact is now a recomputed one.
+
+{{ config(
+    materialized='incremental',
+    unique_key=['provider', 'conversation_id'],
+    pre_hook="{{ delete_rebuild_set('provider, conversation_id', 'int_conversations_to_rebuild', 'provider, conversation_id') }}",
+) }}
+
+{%- set conversation_columns = [
+    'provider', 'conversation_id', 'direction', 'started_at', 'ended_at', 'is_complete', 'outcome',
+    'was_queued', 'leg_count', 'transfer_count', 'agent_count',
+    'first_agent_id', 'first_agent_name', 'first_agent_email',
+    'last_agent_id', 'last_agent_name', 'last_agent_email',
+    'answered_at', 'time_to_answer_ms', 'wait_ms', 'queue_ms', 'hold_ms', 'talk_ms', 'handle_ms',
+    'contact_number', 'contact_name', 'entry_target_id', 'entry_target_type', 'entry_target_name',
+    'is_recorded', 'recording_count', 'csat_score', 'has_voicemail', 'recap_summary',
+] %}
 
 with legs as (
 
     select * from {{ ref('int_legs') }}
+    where {{ in_rebuild_set('provider, conversation_id', 'int_conversations_to_rebuild', 'provider, conversation_id') }}
 
 ),
 
 answer_windows as (
 
     select * from {{ ref('int_conversation_answer_windows') }}
+    where {{ in_rebuild_set('provider, conversation_id', 'int_conversations_to_rebuild', 'provider, conversation_id') }}
 
 ),
 
@@ -200,21 +222,12 @@ measured as (
         case
             when joined.connected_talk_leg_count > 0 and joined.unknown_talk_count = 0
                 then joined.known_talk_ms
-        end as talk_ms,
-        -- the same contact number's previous conversation (repeat contacts; docs/metrics.md)
-        lag(joined.conversation_id) over (
-            partition by joined.provider, joined.contact_number
-            order by joined.started_at, joined.conversation_id
-        ) as previous_contact_conversation_id,
-        lag(joined.started_at) over (
-            partition by joined.provider, joined.contact_number
-            order by joined.started_at, joined.conversation_id
-        ) as previous_contact_started_at
+        end as talk_ms
     from joined
 
 ),
 
-final as (
+conversations as (
 
     select
         provider,
@@ -261,7 +274,109 @@ final as (
         cast(recording_count as {{ dbt.type_int() }}) as recording_count,
         csat_score,
         has_voicemail,
-        recap_summary,
+        recap_summary
+    from measured
+
+),
+
+{%- if is_incremental() %}
+
+stored_conversations as (
+
+    -- the stored conversations that are not recomputed (the pre-hook deleted those)
+    select * from {{ this }}
+
+),
+
+followers as (
+
+    -- stored conversations that named a recomputed (or merged-away) conversation as previous
+    select provider, conversation_id, contact_number, started_at
+    from stored_conversations
+    where (provider, previous_conversation_id) in (
+        select provider, conversation_id from {{ ref('int_conversations_to_rebuild') }}
+    )
+
+),
+
+relinked_contacts as (
+
+    -- per contact: how far back the links of its recomputed conversations and followers can
+    -- reach (repeat_contact_days local days, with a day's margin either side for time zones)
+    select
+        provider,
+        contact_number,
+        {{ dbt.dateadd('day', -1 * (var('repeat_contact_days', 7) + 2), 'min(started_at)') }} as earliest_linked_at
+    from (
+        select provider, contact_number, started_at from conversations
+        union all
+        select provider, contact_number, started_at from followers
+    ) as relinked
+    where contact_number is not null and started_at is not null
+    group by provider, contact_number
+
+),
+
+contact_conversations as (
+
+    -- the recomputed conversations, and the stored ones of their contacts that they can link to
+    -- or from
+    select
+        {{ conversation_columns | join(',\n        ') }},
+        true as is_recomputed
+    from conversations
+
+    union all
+
+    select
+        {%- for column in conversation_columns %}
+        stored_conversations.{{ column }},
+        {%- endfor %}
+        false as is_recomputed
+    from stored_conversations
+    inner join relinked_contacts
+        on stored_conversations.provider = relinked_contacts.provider
+        and stored_conversations.contact_number = relinked_contacts.contact_number
+        and stored_conversations.started_at >= relinked_contacts.earliest_linked_at
+
+),
+{%- else %}
+
+contact_conversations as (
+
+    select
+        conversations.*,
+        true as is_recomputed
+    from conversations
+
+),
+{%- endif %}
+
+linked as (
+
+    -- the same contact number's previous conversation (repeat contacts; docs/metrics.md)
+    select
+        contact_conversations.*,
+        lag(contact_conversations.conversation_id) over (
+            partition by contact_conversations.provider, contact_conversations.contact_number
+            order by contact_conversations.started_at, contact_conversations.conversation_id
+        ) as previous_contact_conversation_id,
+        lag(contact_conversations.started_at) over (
+            partition by contact_conversations.provider, contact_conversations.contact_number
+            order by contact_conversations.started_at, contact_conversations.conversation_id
+        ) as previous_contact_started_at,
+        lag(contact_conversations.is_recomputed) over (
+            partition by contact_conversations.provider, contact_conversations.contact_number
+            order by contact_conversations.started_at, contact_conversations.conversation_id
+        ) as follows_recomputed
+    from contact_conversations
+
+),
+
+final as (
+
+    select
+        {{ conversation_columns | join(',\n        ') }},
         coalesce(
             contact_number is not null
             and {{ dbt.datediff(reporting_date('previous_contact_started_at'), reporting_date('started_at'), 'day') }}
@@ -274,7 +389,13 @@ final as (
                     <= {{ var('repeat_contact_days', 7) }}
                 then previous_contact_conversation_id
         end as previous_conversation_id
-    from measured
+    from linked
+    {%- if is_incremental() %}
+    where
+        is_recomputed
+        or coalesce(follows_recomputed, false)
+        or (provider, conversation_id) in (select provider, conversation_id from followers)
+    {%- endif %}
 
 )
 

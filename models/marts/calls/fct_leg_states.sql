@@ -1,15 +1,24 @@
 -- The state timeline, every provider: one row per live-state interval of a leg
 -- (CONTRACT §6 `fct_leg_states`).
+-- Incremental: the states of the legs of the recomputed conversations.
+
+{{ config(
+    materialized='incremental',
+    unique_key=['provider', 'leg_id'],
+    pre_hook="{{ delete_rebuild_set('provider, conversation_id', 'int_conversations_to_rebuild', 'provider, conversation_id') }}",
+) }}
 
 with leg_states as (
 
     select * from {{ ref('int_leg_states') }}
+    where {{ in_rebuild_set('provider, leg_id', 'int_legs_to_rebuild', 'provider, leg_id') }}
 
 ),
 
 legs as (
 
     select * from {{ ref('int_legs') }}
+    where {{ in_rebuild_set('provider, conversation_id', 'int_conversations_to_rebuild', 'provider, conversation_id') }}
 
 ),
 

@@ -1,15 +1,25 @@
 -- One row per offer to a call center, department or office (an entry_point leg), every
 -- provider: CONTRACT §6 `fct_call_center_offers`, with the business-hours variants of its waits.
+-- Incremental: the offers of the recomputed conversations; an offer stored under a
+-- conversation id that merged away, or a leg that is no longer an entry point, is deleted.
+
+{{ config(
+    materialized='incremental',
+    unique_key=['provider', 'offer_id'],
+    pre_hook="{{ delete_rebuild_set('provider, conversation_id', 'int_conversations_to_rebuild', 'provider, conversation_id') }}",
+) }}
 
 with offers as (
 
     select * from {{ ref('int_call_center_offers') }}
+    where {{ in_rebuild_set('provider, conversation_id', 'int_conversations_to_rebuild', 'provider, conversation_id') }}
 
 ),
 
 business_times as (
 
     select * from {{ ref('int_call_center_offer_business_times') }}
+    where {{ in_rebuild_set('provider, offer_id', 'int_legs_to_rebuild', 'provider, leg_id') }}
 
 ),
 

@@ -1,9 +1,17 @@
 -- One row per distinct Dialpad call event, renamed and cast; the state's class and rank come
 -- from the dialpad_call_states seed (an unknown state is post-call and ranks last).
+-- Incremental: the raw rows loaded since the last successful build (a stored event whose
+-- earliest copy changed was rewritten by the ingest with a new loaded_at) replace their
+-- event_hash's row.
+
+{{ config(materialized='incremental', unique_key='event_hash') }}
 
 with source as (
 
     select * from {{ source('raw', 'dialpad_call_events') }}
+    {%- if is_incremental() %}
+    where {{ loaded_since_last_build('loaded_at', 'dialpad_events_loaded_at') }}
+    {%- endif %}
 
 ),
 

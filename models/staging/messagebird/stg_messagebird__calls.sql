@@ -3,9 +3,18 @@
 -- messagebird_statuses: queued < starting < ongoing < ended), then to the larger object_hash
 -- (so the choice never depends on arrival order).
 
+{{ config(materialized='incremental', unique_key='call_id') }}
+
 with source as (
 
+    -- incremental: every snapshot of the calls that got a snapshot since the last successful build
     select * from {{ source('raw_messagebird', 'messagebird_calls') }}
+    {%- if is_incremental() %}
+    where call_id in (
+        select call_id from {{ source('raw_messagebird', 'messagebird_calls') }}
+        where {{ loaded_since_last_build('loaded_at', 'messagebird_calls_loaded_at') }}
+    )
+    {%- endif %}
 
 ),
 
@@ -59,6 +68,7 @@ ranked as (
         coalesce(call_statuses.is_final, false) as is_final_status,
         call_statuses.status is null as is_unknown_status,
         count(*) over (partition by renamed.call_id) as snapshot_count,
+        max(renamed.loaded_at) over (partition by renamed.call_id) as last_snapshot_loaded_at,
         row_number() over (
             partition by renamed.call_id
             order by
@@ -94,7 +104,8 @@ final as (
         source_file,
         source_line,
         load_id,
-        loaded_at
+        loaded_at,
+        last_snapshot_loaded_at
     from ranked
     where snapshot_recency = 1
 

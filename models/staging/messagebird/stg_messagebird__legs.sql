@@ -5,9 +5,18 @@
 -- that arrives after a newer one therefore changes nothing. `ringing_at` keeps the one time
 -- the winning snapshot no longer shows: the updatedAt of the earliest snapshot seen ringing.
 
+{{ config(materialized='incremental', unique_key='leg_id') }}
+
 with source as (
 
+    -- incremental: every snapshot of the legs that got a snapshot since the last successful build
     select * from {{ source('raw_messagebird', 'messagebird_legs') }}
+    {%- if is_incremental() %}
+    where leg_id in (
+        select leg_id from {{ source('raw_messagebird', 'messagebird_legs') }}
+        where {{ loaded_since_last_build('loaded_at', 'messagebird_legs_loaded_at') }}
+    )
+    {%- endif %}
 
 ),
 
@@ -77,6 +86,7 @@ ranked as (
         coalesce(leg_statuses.is_final, false) as is_final_status,
         leg_statuses.status is null as is_unknown_status,
         count(*) over (partition by renamed.leg_id) as snapshot_count,
+        max(renamed.loaded_at) over (partition by renamed.leg_id) as last_snapshot_loaded_at,
         min(case when renamed.status = 'ringing' then renamed.updated_at end) over (
             partition by renamed.leg_id
         ) as ringing_at,
@@ -121,7 +131,8 @@ final as (
         source_file,
         source_line,
         load_id,
-        loaded_at
+        loaded_at,
+        last_snapshot_loaded_at
     from ranked
     where snapshot_recency = 1
 

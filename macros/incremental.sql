@@ -1,0 +1,236 @@
+{#-
+    Incremental builds (docs/performance.md, "Incremental builds").
+
+    A build log, `intermediate.build_log`, has one row per `dbt build` / `dbt run`: the raw
+    tables' watermark (their latest `loaded_at`) and each provider's data watermark (the latest
+    event time loaded) as they were when the build started, and whether the build succeeded.
+    The `on-run-start` hook creates the table if it is missing and writes the row; the
+    `on-run-end` hook marks it `success` only when every model of the project ran and no node
+    errored, failed or was skipped. Models read "what is new" against the last successful
+    build, so a failed or partial build simply makes the next one reprocess everything since
+    that success (delete+insert by key is idempotent).
+
+    A build log row is only a valid starting point for the same project: its fingerprint
+    covers the models, seeds, project macros and vars. When it differs (new code, an edited
+    seed, another var), the watermark reads as null and an incremental build recomputes
+    every key, as a full build would.
+-#}
+
+{#- The build log's relation (intermediate schema: not published, not part of the contract). -#}
+{% macro build_log_relation() -%}
+    {{ return(api.Relation.create(database=target.database, schema='intermediate', identifier='build_log')) }}
+{%- endmacro %}
+
+
+{#-
+    What the stored rows were computed from: the checksums of every model and seed, the text of
+    the project's macros, and the project vars the models read (keep this list in step with
+    dbt_project.yml). Any change makes the next build recompute every key.
+-#}
+{% macro build_fingerprint() -%}
+    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {%- set parts = [] -%}
+    {%- for node in graph.nodes.values() | sort(attribute='unique_id') -%}
+        {%- if node.resource_type in ('model', 'seed') and node.package_name == project_name -%}
+            {%- do parts.append(node.unique_id ~ '=' ~ node.checksum.checksum) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set project_macros = context[project_name] -%}
+    {%- for name in project_macros.keys() | sort -%}
+        {%- do parts.append('macro.' ~ name ~ '=' ~ local_md5(project_macros[name].macro.macro_sql)) -%}
+    {%- endfor -%}
+    {%- for name in ['reporting_timezone', 'service_level_seconds', 'short_abandon_seconds', 'open_leg_timeout_hours', 'repeat_contact_days'] -%}
+        {%- do parts.append('var.' ~ name ~ '=' ~ var(name, none)) -%}
+    {%- endfor -%}
+    {{- return(local_md5(parts | join('\n'))) -}}
+{%- endmacro %}
+
+
+{#- on-run-start: make sure the build log exists; a build or run writes its row. -#}
+{% macro start_build_log() -%}
+    {%- set log = build_log_relation() -%}
+    create schema if not exists {{ log.include(identifier=false) }};
+    create table if not exists {{ log }} (
+        invocation_id varchar not null,
+        command varchar not null,
+        started_at {{ dbt.type_timestamp() }} not null,
+        finished_at {{ dbt.type_timestamp() }},
+        status varchar not null,
+        fingerprint varchar not null,
+        dialpad_events_loaded_at {{ dbt.type_timestamp() }},
+        messagebird_calls_loaded_at {{ dbt.type_timestamp() }},
+        messagebird_legs_loaded_at {{ dbt.type_timestamp() }},
+        dialpad_data_watermark_at {{ dbt.type_timestamp() }},
+        messagebird_data_watermark_at {{ dbt.type_timestamp() }}
+    );
+    {%- if flags.WHICH in ('build', 'run') %}
+    insert into {{ log }}
+    select
+        '{{ invocation_id }}',
+        '{{ flags.WHICH }}',
+        cast({{ dbt.current_timestamp() }} as {{ dbt.type_timestamp() }}),
+        cast(null as {{ dbt.type_timestamp() }}),
+        'running',
+        '{{ build_fingerprint() }}',
+        (select max(loaded_at) from {{ source('raw', 'dialpad_call_events') }}),
+        (select max(loaded_at) from {{ source('raw_messagebird', 'messagebird_calls') }}),
+        (select max(loaded_at) from {{ source('raw_messagebird', 'messagebird_legs') }}),
+        -- the data watermarks exactly as the models compute them (staging truncates to the ms)
+        (select {{ dbt.date_trunc('millisecond', 'max(event_at)') }} from {{ source('raw', 'dialpad_call_events') }}),
+        (
+            select max(updated_at)
+            from (
+                select {{ dbt.date_trunc('millisecond', 'max(updated_at)') }} as updated_at
+                from {{ source('raw_messagebird', 'messagebird_calls') }}
+                union all
+                select {{ dbt.date_trunc('millisecond', 'max(updated_at)') }} as updated_at
+                from {{ source('raw_messagebird', 'messagebird_legs') }}
+            ) as snapshots
+        );
+    {%- endif %}
+{%- endmacro %}
+
+
+{#-
+    on-run-end: the build is a success when every model of the project ran successfully, on
+    all its rows (not --empty or --sample), and no node errored, failed or was skipped; only
+    then does the next build start from its watermarks.
+-#}
+{% macro finish_build_log(results) -%}
+    {%- if execute and flags.WHICH in ('build', 'run') -%}
+        {%- set succeeded = [] -%}
+        {%- set failed = [] -%}
+        {%- for result in results -%}
+            {%- if result.status in ('error', 'fail', 'runtime error', 'skipped') -%}
+                {%- do failed.append(result.node.unique_id) -%}
+            {%- elif result.node.resource_type == 'model' and result.status == 'success' -%}
+                {%- do succeeded.append(result.node.unique_id) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- set missing = [] -%}
+        {%- for node in graph.nodes.values() -%}
+            {%- if node.resource_type == 'model' and node.package_name == project_name
+                and node.config.enabled and node.config.materialized != 'ephemeral'
+                and node.unique_id not in succeeded -%}
+                {%- do missing.append(node.unique_id) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {#- a build of empty or sampled models (--empty, --sample) processed no raw row whole -#}
+        {%- set reduced = flags.EMPTY or (flags.SAMPLE is defined and flags.SAMPLE) -%}
+        {%- set status = 'failed' if failed else ('partial' if missing or reduced else 'success') %}
+    update {{ build_log_relation() }}
+    set status = '{{ status }}',
+        finished_at = cast({{ dbt.current_timestamp() }} as {{ dbt.type_timestamp() }})
+    where invocation_id = '{{ invocation_id }}'
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#-
+    A timestamp the build log holds, read when the model is compiled and returned as a SQL
+    literal (`null` when there is none, or no build log yet), so that the filters it feeds are
+    plain comparisons an engine can prune row groups with. `query` returns one timestamp.
+-#}
+{% macro build_log_timestamp(query) -%}
+    {%- set log = build_log_relation() -%}
+    {%- if not execute or adapter.get_relation(log.database, log.schema, log.identifier) is none -%}
+        {{- return('null') -}}
+    {%- endif -%}
+    {%- set rows = run_query(query).rows -%}
+    {%- if rows | length == 0 or rows[0][0] is none -%}
+        {{- return('null') -}}
+    {%- endif -%}
+    {{- return("cast('" ~ rows[0][0].strftime('%Y-%m-%d %H:%M:%S.%f') ~ "' as " ~ dbt.type_timestamp() ~ ")") -}}
+{%- endmacro %}
+
+
+{#-
+    THE watermark read: `watermark_column` of the build log (a raw table's latest loaded_at)
+    as of the last successful build, as a SQL literal; `null` when there was none, or when it
+    was built from other code, seeds or vars (then every row counts as new).
+-#}
+{% macro last_build_watermark(watermark_column) -%}
+    {%- set log = build_log_relation() -%}
+    {%- set query -%}
+        select case when fingerprint = '{{ build_fingerprint() }}' then {{ watermark_column }} end
+        from {{ log }}
+        where status = 'success'
+        order by started_at desc
+        limit 1
+    {%- endset -%}
+    {{- return(build_log_timestamp(query)) -}}
+{%- endmacro %}
+
+
+{#- Rows whose `loaded_at_column` is later than the last successful build saw (all rows when none). -#}
+{% macro loaded_since_last_build(loaded_at_column, watermark_column) -%}
+    {%- set watermark = last_build_watermark(watermark_column) -%}
+    {%- if watermark == 'null' -%}
+        true
+    {%- else -%}
+        {{ loaded_at_column }} > {{ watermark }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#-
+    Open-leg end inference compares a leg's latest event with the data watermark minus
+    `open_leg_timeout_hours`. Stored rows were computed against the data watermark of the last
+    successful build or of a later failed or partial one; the answer can only differ now for
+    an open leg whose latest time is at or after the earliest of those watermarks and
+    `current_watermark` (SQL), minus the timeout. Returns that cutoff (null when there is no
+    successful build: then every leg is new anyway).
+-#}
+{% macro open_leg_refresh_cutoff(data_watermark_column, current_watermark) -%}
+    {%- set log = build_log_relation() -%}
+    {%- set query -%}
+        select min({{ data_watermark_column }})
+        from {{ log }}
+        where started_at >= (select max(started_at) from {{ log }} where status = 'success')
+    {%- endset -%}
+    {%- set earliest = build_log_timestamp(query) -%}
+    {%- if earliest == 'null' -%}
+        cast(null as {{ dbt.type_timestamp() }})
+    {%- else -%}
+        {{ dbt.dateadd('hour', -1 * var('open_leg_timeout_hours'), 'least(' ~ earliest ~ ', ' ~ current_watermark ~ ')') }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#-
+    A predicate for the input rows an incremental model recomputes: `key_expression` (one
+    column, or several in parentheses) is in the `keys_columns` of the change-set model
+    `keys_model`. `true` when the model is built whole (first build, --full-refresh).
+    The change-set model is declared a dependency at parse time only (depends_on_change_set).
+-#}
+{% macro in_rebuild_set(key_expression, keys_model, keys_columns) -%}
+    {{- depends_on_change_set(keys_model) -}}
+    {%- if is_incremental() -%}
+        ({{ key_expression }}) in (select {{ keys_columns }} from {{ ref(keys_model) }})
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#-
+    pre-hook of an incremental model: delete its stored rows of the keys it recomputes, so that
+    a row whose key no longer exists (a conversation id that merged into another, a leg that
+    is no longer an agent leg) disappears. delete+insert by unique_key then only adds rows.
+-#}
+{% macro delete_rebuild_set(key_expression, keys_model, keys_columns) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where ({{ key_expression }}) in (select {{ keys_columns }} from {{ ref(keys_model) }})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#-
+    Declares, at parse time only, that the model reads the change-set model `name` in its
+    incremental branch. Unit tests render a model as a full build, so they need no fixture
+    for it (a `-- depends_on:` comment would make every unit test of the model name one).
+-#}
+{% macro depends_on_change_set(name) -%}
+    {%- if not execute -%}{%- do ref(name) -%}{%- endif -%}
+{%- endmacro %}
