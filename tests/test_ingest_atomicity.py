@@ -13,6 +13,8 @@ from pathlib import Path
 import duckdb
 from conftest import event, write_lines
 
+from ingest.load import staging_root
+
 
 def _snapshot(db: Path) -> tuple[object, ...]:
     with duckdb.connect(str(db), read_only=True) as con:
@@ -41,13 +43,18 @@ def test_a_kill_during_a_load_changes_nothing(tmp_path: Path, ingest) -> None:
         [sys.executable, "-m", "ingest.cli", "ingest", "--quiet", "--db", str(db), str(big)],
         env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
     )
-    time.sleep(4)
-    assert process.poll() is None, "the load finished before it could be killed: make it bigger"
+    deadline = time.monotonic() + 120
+    while not any(staging_root(db).rglob("*.parquet")):  # mid-load: chunks are being staged
+        assert process.poll() is None, "the load finished before it could be killed"
+        assert time.monotonic() < deadline, "the load staged nothing in two minutes"
+        time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.wait()
 
     assert _snapshot(db) == before
+    assert staging_root(db).exists()  # what the killed load left behind...
     assert ingest(big) == 0  # the next run completes the load
+    assert not staging_root(db).exists()  # ...and the next load removed
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("select count(*) from raw.dialpad_call_events").fetchall() == [
             (150_002,)
