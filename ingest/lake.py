@@ -32,6 +32,7 @@ from ingest.load import (
     LoadSummary,
     Progress,
     StagedFile,
+    log_file,
     new_rows_sql,
     stage_files,
     staged_parquet,
@@ -100,23 +101,7 @@ def _write(
         result = counts[file.path]
         result.duplicates = result.read - result.loaded - result.quarantined
         summary.files.append(result)
-        con.execute(
-            "insert into raw.load_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                summary.load_id,
-                file.path,
-                file.sha256,
-                file.size,
-                file.start_offset,
-                file.end_line,
-                result.read,
-                result.loaded,
-                result.duplicates,
-                result.quarantined,
-                file.started_at,
-                file.finished_at or file.started_at,
-            ],
-        )
+        log_file(con, file, result, summary.load_id)
     _copy(con, "raw.load_log", "select * from raw.load_log", "cast(started_at as date)", lake,
           summary.load_id)  # fmt: skip
 

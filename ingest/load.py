@@ -285,7 +285,7 @@ def _commit(
             result.duplicates = result.read - result.loaded - result.quarantined
             summary.files.append(result)
             if not file.skipped:
-                _log_file(con, file, result, summary.load_id)
+                log_file(con, file, result, summary.load_id)
         con.commit()
     except BaseException:
         con.rollback()
@@ -427,9 +427,10 @@ def _per_file(
     )
 
 
-def _log_file(
+def log_file(
     con: duckdb.DuckDBPyConnection, file: StagedFile, result: FileSummary, load_id: str
 ) -> None:
+    """One raw.load_log row for a file this load read."""
     _rowcount(
         con,
         "insert into raw.load_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

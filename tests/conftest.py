@@ -49,6 +49,22 @@ def write_lines(path: Path, lines: Iterable[str | dict[str, Any]]) -> Path:
     return path
 
 
+def landing_records(landing: Path) -> list[str]:
+    """Every record of the landing files as one text each (array elements as their own)."""
+    records: list[str] = []
+    for path in sorted(landing.iterdir()):
+        raw = path.read_bytes()
+        text = (gzip.decompress(raw) if path.name.endswith(".gz") else raw).decode()
+        if ".json" in path.name and ".jsonl" not in path.name:
+            records.extend(
+                element if isinstance(element, str) else json.dumps(element)
+                for element in json.loads(text)
+            )
+        else:
+            records.extend(line for line in text.splitlines() if line.strip())
+    return records
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _dbt_artifacts_apart(tmp_path_factory: pytest.TempPathFactory) -> None:
     """dbt's target/ and logs/ of the test run go to a temporary folder, not the checkout."""

@@ -6,13 +6,13 @@ marts must show (ingest/sample/expected); nothing here reads the marts back as t
 
 from __future__ import annotations
 
-import gzip
 import json
 import random
 from pathlib import Path
 from typing import Any
 
 import duckdb
+from conftest import landing_records
 
 from ingest.cli import SAMPLE_DIR, main
 from ingest.sample import write_sample
@@ -90,22 +90,6 @@ def test_every_leg_matches_the_simulator(sample_warehouse: Path) -> None:
     assert mismatches == []
 
 
-def _records(landing: Path) -> list[str]:
-    """Every record of the landing files, one text each (array elements as their own)."""
-    records: list[str] = []
-    for path in sorted(landing.iterdir()):
-        raw = path.read_bytes()
-        text = (gzip.decompress(raw) if path.name.endswith(".gz") else raw).decode()
-        if ".json" in path.name and ".jsonl" not in path.name:
-            records.extend(
-                element if isinstance(element, str) else json.dumps(element)
-                for element in json.loads(text)
-            )
-        else:
-            records.extend(line for line in text.splitlines() if line.strip())
-    return records
-
-
 def _mart_tables(db: Path) -> dict[str, list[tuple[Any, ...]]]:
     with duckdb.connect(str(db), read_only=True) as con:
         return {t: con.execute(f"select * from marts.{t} order by all").fetchall() for t in MARTS}
@@ -114,7 +98,7 @@ def _mart_tables(db: Path) -> dict[str, list[tuple[Any, ...]]]:
 def test_order_and_batches_do_not_change_the_marts(tmp_path: Path) -> None:
     write_sample(tmp_path / "traffic", events=600, seed=11)
     secret = tmp_path / "traffic" / "jwt_secret.txt"
-    records = _records(tmp_path / "traffic" / "landing")
+    records = landing_records(tmp_path / "traffic" / "landing")
 
     whole = tmp_path / "whole.duckdb"
     assert (

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import random
@@ -27,7 +26,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from conftest import SECRET, event, sign, write_lines
+from conftest import SECRET, event, landing_records, sign, write_lines
 
 from ingest.cli import main
 from ingest.sample import write_sample
@@ -83,22 +82,6 @@ def _only_data_tests_failed() -> bool:
 # 1. Random batches of simulated traffic ------------------------------------------------------
 
 
-def _records(landing: Path) -> list[str]:
-    """Every record of the landing files as one text each (array elements as their own)."""
-    records: list[str] = []
-    for path in sorted(landing.iterdir()):
-        raw = path.read_bytes()
-        text = (gzip.decompress(raw) if path.name.endswith(".gz") else raw).decode()
-        if ".json" in path.name and ".jsonl" not in path.name:
-            records.extend(
-                element if isinstance(element, str) else json.dumps(element)
-                for element in json.loads(text)
-            )
-        else:
-            records.extend(line for line in text.splitlines() if line.strip())
-    return records
-
-
 def _received_earlier(record: str) -> str | None:
     """A copy of a Dialpad record in an envelope received before any copy so far, if it is one.
 
@@ -150,7 +133,9 @@ def test_random_batches_build_the_same_marts_as_one_build(
 ) -> None:
     write_sample(tmp_path / "traffic", events=events, seed=seed)
     secret = tmp_path / "traffic" / "jwt_secret.txt"
-    batches = _batches(_records(tmp_path / "traffic" / "landing"), batch_count, random.Random(seed))
+    batches = _batches(
+        landing_records(tmp_path / "traffic" / "landing"), batch_count, random.Random(seed)
+    )
     paths = [
         write_lines(tmp_path / "batches" / f"batch{number}.ndjson", batch)
         for number, batch in enumerate(batches)
