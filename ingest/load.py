@@ -225,11 +225,14 @@ class _stagers:
         self._workers = workers
         self._pool: Executor | None = None
         self._stager: Stager | None = None
+        self._polars_threads: str | None = None
 
     def __enter__(self) -> Callable[[ChunkJob], Future[Staged]]:
         if self._workers > 1:
             # each worker is one core's worth: polars must not start a thread per core in each
-            os.environ.setdefault("POLARS_MAX_THREADS", "1")
+            # (workers start as jobs arrive, so the setting stays until the pool is shut down)
+            self._polars_threads = os.environ.get("POLARS_MAX_THREADS")
+            os.environ["POLARS_MAX_THREADS"] = "1"
             self._pool = ProcessPoolExecutor(
                 self._workers,
                 mp_context=multiprocessing.get_context("spawn"),  # no fork of DuckDB's threads
@@ -248,6 +251,10 @@ class _stagers:
     def __exit__(self, *_: object) -> None:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
+            if self._polars_threads is None:
+                os.environ.pop("POLARS_MAX_THREADS", None)
+            else:
+                os.environ["POLARS_MAX_THREADS"] = self._polars_threads
         if self._stager is not None:
             self._stager.close()
 
