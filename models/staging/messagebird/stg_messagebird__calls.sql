@@ -24,12 +24,6 @@ call_statuses as (
 
 ),
 
-unknown_status_rank as (
-
-    select max(status_rank) + 1 as status_rank from call_statuses
-
-),
-
 renamed as (
 
     select
@@ -62,24 +56,7 @@ renamed as (
 
 ranked as (
 
-    select
-        renamed.*,
-        coalesce(call_statuses.status_rank, unknown_status_rank.status_rank) as status_rank,
-        coalesce(call_statuses.is_final, false) as is_final_status,
-        call_statuses.status is null as is_unknown_status,
-        count(*) over (partition by renamed.call_id) as snapshot_count,
-        max(renamed.loaded_at) over (partition by renamed.call_id) as last_snapshot_loaded_at,
-        row_number() over (
-            partition by renamed.call_id
-            order by
-                renamed.updated_at desc nulls last,
-                coalesce(call_statuses.status_rank, unknown_status_rank.status_rank) desc,
-                renamed.object_hash desc
-        ) as snapshot_recency
-    from renamed
-    left join call_statuses
-        on renamed.status = call_statuses.status
-    cross join unknown_status_rank
+    {{ messagebird_snapshot_ranking('renamed', 'call_statuses', 'call_id') }}
 
 ),
 

@@ -26,12 +26,6 @@ leg_statuses as (
 
 ),
 
-unknown_status_rank as (
-
-    select max(status_rank) + 1 as status_rank from leg_statuses
-
-),
-
 spelled as (
 
     -- raw holds statuses normalised; the same spelling rule is applied again as a guard
@@ -80,27 +74,19 @@ renamed as (
 
 ranked as (
 
+    {{ messagebird_snapshot_ranking('renamed', 'leg_statuses', 'leg_id') }}
+
+),
+
+ringing as (
+
+    -- the one time the winning snapshot no longer shows
     select
-        renamed.*,
-        coalesce(leg_statuses.status_rank, unknown_status_rank.status_rank) as status_rank,
-        coalesce(leg_statuses.is_final, false) as is_final_status,
-        leg_statuses.status is null as is_unknown_status,
-        count(*) over (partition by renamed.leg_id) as snapshot_count,
-        max(renamed.loaded_at) over (partition by renamed.leg_id) as last_snapshot_loaded_at,
-        min(case when renamed.status = 'ringing' then renamed.updated_at end) over (
-            partition by renamed.leg_id
-        ) as ringing_at,
-        row_number() over (
-            partition by renamed.leg_id
-            order by
-                renamed.updated_at desc nulls last,
-                coalesce(leg_statuses.status_rank, unknown_status_rank.status_rank) desc,
-                renamed.object_hash desc
-        ) as snapshot_recency
-    from renamed
-    left join leg_statuses
-        on renamed.status = leg_statuses.status
-    cross join unknown_status_rank
+        ranked.*,
+        min(case when ranked.status = 'ringing' then ranked.updated_at end) over (
+            partition by ranked.leg_id
+        ) as ringing_at
+    from ranked
 
 ),
 
@@ -133,7 +119,7 @@ final as (
         load_id,
         loaded_at,
         last_snapshot_loaded_at
-    from ranked
+    from ringing
     where snapshot_recency = 1
 
 )
