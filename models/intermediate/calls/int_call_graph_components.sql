@@ -2,7 +2,9 @@
 -- per node: every leg with events and every id known only as another leg's reference.
 -- component_id is the smallest leg id of the component: a label, not the conversation id.
 
-with recursive edges as (
+{#- the graph, as CTEs the connected_components macro can also run on their own (Spark) -#}
+{%- set graph_ctes -%}
+edges as (
 
     select leg_id, referenced_leg_id from {{ ref('int_call_graph_edges') }}
 
@@ -30,30 +32,15 @@ undirected_edges as (
     union
     select referenced_leg_id as from_leg_id, leg_id as to_leg_id from edges
 
-),
+)
+{%- endset %}
 
-reachable (leg_id, reachable_leg_id) as (
-
-    -- Every node reaches itself; then one more edge per step. UNION (not UNION ALL) keeps each
-    -- pair once, so the recursion stops on cycles as soon as no new pair appears.
-    select leg_id, leg_id as reachable_leg_id from nodes
-
-    union
-
-    select reachable.leg_id, undirected_edges.to_leg_id as reachable_leg_id
-    from reachable
-    inner join undirected_edges
-        on reachable.reachable_leg_id = undirected_edges.from_leg_id
-
-),
+with {{ graph_ctes }},
 
 components as (
 
-    select
-        leg_id,
-        min(reachable_leg_id) as component_id
-    from reachable
-    group by leg_id
+    -- the smallest leg id each node is connected to, at any depth (macros/cross_engine)
+    {{ connected_components(graph_ctes, 'nodes', 'leg_id', 'undirected_edges', 'from_leg_id', 'to_leg_id') }}
 
 ),
 

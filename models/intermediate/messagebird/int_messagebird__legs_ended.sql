@@ -42,7 +42,7 @@ timeout as (
 
     select
         watermark_at,
-        {{ dbt.dateadd('hour', -1 * var('open_leg_timeout_hours'), 'watermark_at') }} as timed_out_before
+        {{ timestamp_add('hour', -1 * var('open_leg_timeout_hours'), 'watermark_at') }} as timed_out_before
     from data_watermark
 
 ),

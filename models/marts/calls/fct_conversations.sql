@@ -204,11 +204,11 @@ measured as (
         -- the same contact number's previous conversation (repeat contacts; docs/metrics.md)
         lag(joined.conversation_id) over (
             partition by joined.provider, joined.contact_number
-            order by joined.started_at, joined.conversation_id
+            order by joined.started_at nulls last, joined.conversation_id
         ) as previous_contact_conversation_id,
         lag(joined.started_at) over (
             partition by joined.provider, joined.contact_number
-            order by joined.started_at, joined.conversation_id
+            order by joined.started_at nulls last, joined.conversation_id
         ) as previous_contact_started_at
     from joined
 
