@@ -11,12 +11,14 @@
     pair once so the recursion stops on cycles; then the smallest reachable id per node.
 
     Spark: a recursive CTE may neither aggregate nor use UNION (Spark 4.x), so the components
-    come from label propagation run by dbt itself while the model compiles: every node starts
+    come from label propagation, run by dbt itself while the model compiles: every node starts
     with its own id as its label; each round a node takes the smallest label among itself and
     its neighbours; rounds go on until no label changes (a fixed point: every edge joins equal
-    labels, and each label is its component's smallest id). Each round is a cached temporary
-    view of the same Spark session, and the model's SQL reads the last one. The number of
-    rounds is the longest shortest path in a component plus one; more than the dbt var
+    labels, and each label is its component's smallest id). Each round is written to Parquet in
+    a scratch folder and read back by the next, so a round's plan stays one join whatever the
+    rounds before it (a chain of views or cached views makes Spark re-analyse every earlier
+    round, slower at each round); the model's SQL reads the last round. The number of rounds
+    is the longest shortest path in a component plus one; more than the dbt var
     `connected_components_max_rounds` (default 100) is an error, never a silent early stop
     (tests/dbt/assert_call_graph_components_closed.sql checks the result on every engine).
 
@@ -53,17 +55,20 @@
 {%- endmacro %}
 
 
-{#- One round of label propagation from the labels of `labels` (node_id, label). -#}
+{#-
+    One round of label propagation: each node takes the smallest label among itself and its
+    neighbours in `labels` (node_id, label). `edges` (from_id, to_id) lists every node's
+    self-loop too, so the round reads `labels` once: a chain of rounds stays a chain, where
+    a second reference per round would double the plan Spark analyses at every round.
+-#}
 {% macro _connected_components_round(labels, edges) -%}
     select
-        labels.node_id,
-        least(labels.label, coalesce(min(neighbours.label), labels.label)) as label
-    from {{ labels }} as labels
-    left join {{ edges }} as edges
-        on labels.node_id = edges.from_id
-    left join {{ labels }} as neighbours
-        on edges.to_id = neighbours.node_id
-    group by labels.node_id, labels.label
+        edges.from_id as node_id,
+        min(labels.label) as label
+    from {{ edges }} as edges
+    inner join {{ labels }} as labels
+        on edges.to_id = labels.node_id
+    group by edges.from_id
 {%- endmacro %}
 
 
@@ -72,7 +77,9 @@
         select {{ node_id }} as node_id, {{ node_id }} as label from {{ nodes }}
     {%- endset -%}
     {%- set distinct_edges -%}
-        select distinct {{ from_id }} as from_id, {{ to_id }} as to_id from {{ edges }}
+        select {{ from_id }} as from_id, {{ to_id }} as to_id from {{ edges }}
+        union
+        select {{ node_id }} as from_id, {{ node_id }} as to_id from {{ nodes }}
     {%- endset -%}
 
     {%- if not execute or model.resource_type == 'unit_test' -%}
@@ -97,22 +104,21 @@
         ) as propagated
     {%- else -%}
         {%- set max_rounds = var('connected_components_max_rounds', 100) | int -%}
-        {%- set prefix = this.identifier ~ '__cc' -%}
-        {%- set edges_view = prefix ~ '_edges' -%}
+        {%- set scratch = _connected_components_scratch() -%}
+        {%- set edges_path = scratch ~ '/edges' -%}
 
-        {%- do _connected_components_drop(edges_view) -%}
-        {%- do run_query('cache table ' ~ edges_view ~ ' as with ' ~ ctes ~ ' ' ~ distinct_edges) -%}
-        {%- do _connected_components_drop(prefix ~ '_labels_0') -%}
-        {%- do run_query('cache table ' ~ prefix ~ '_labels_0 as with ' ~ ctes ~ ' ' ~ initial_labels) -%}
+        {%- do _connected_components_write(edges_path, 'with ' ~ ctes ~ ' ' ~ distinct_edges) -%}
+        {%- do _connected_components_write(scratch ~ '/labels_0', 'with ' ~ ctes ~ ' ' ~ initial_labels) -%}
 
         {%- set state = namespace(round=0, converged=false) -%}
         {%- for round in range(1, max_rounds + 1) if not state.converged -%}
-            {%- set previous = prefix ~ '_labels_' ~ (round - 1) -%}
-            {%- set current = prefix ~ '_labels_' ~ round -%}
-            {%- do _connected_components_drop(current) -%}
-            {%- do run_query(
-                'cache table ' ~ current ~ ' as '
-                ~ _connected_components_round(previous, edges_view)
+            {#- two label folders in turn: a round reads one and overwrites the other -#}
+            {%- set previous = 'parquet.`' ~ scratch ~ '/labels_' ~ ((round - 1) % 2) ~ '`' -%}
+            {%- set current_path = scratch ~ '/labels_' ~ (round % 2) -%}
+            {%- set current = 'parquet.`' ~ current_path ~ '`' -%}
+            {%- do _connected_components_write(
+                current_path,
+                _connected_components_round(previous, 'parquet.`' ~ edges_path ~ '`')
             ) -%}
             {%- set changed = run_query(
                 'select count(*) from ' ~ current ~ ' as current_labels'
@@ -120,14 +126,12 @@
                 ~ ' on current_labels.node_id = previous_labels.node_id'
                 ~ ' where current_labels.label <> previous_labels.label'
             ).columns[0].values()[0] -%}
-            {%- do _connected_components_drop(previous) -%}
             {%- set state.round = round -%}
             {%- if changed == 0 -%}
                 {%- set state.converged = true -%}
             {%- endif -%}
         {%- endfor -%}
 
-        {%- do _connected_components_drop(edges_view) -%}
         {%- if not state.converged -%}
             {{ exceptions.raise_compiler_error(
                 "connected_components: labels still changing after " ~ max_rounds ~ " rounds in "
@@ -137,12 +141,28 @@
         {{ log("connected_components: " ~ this ~ " converged after " ~ state.round ~ " rounds", info=false) }}
 
         select node_id as {{ node_id }}, label as component_id
-        from {{ prefix }}_labels_{{ state.round }}
+        from parquet.`{{ scratch }}/labels_{{ state.round % 2 }}`
     {%- endif -%}
 {%- endmacro %}
 
 
-{% macro _connected_components_drop(view_name) -%}
-    {%- do run_query('uncache table if exists ' ~ view_name) -%}
-    {%- do run_query('drop view if exists ' ~ view_name) -%}
+{#-
+    The model's scratch folder for the rounds: the dbt var `connected_components_scratch_path`,
+    else `_scratch/<schema>/<model>` under the session's spark.sql.warehouse.dir. It holds three
+    small Parquet folders (edges and two label sets), overwritten at the next build.
+-#}
+{% macro _connected_components_scratch() -%}
+    {%- set root = var('connected_components_scratch_path', none) -%}
+    {%- if not root -%}
+        {%- set root = run_query('set spark.sql.warehouse.dir').columns[1].values()[0] ~ '/_scratch' -%}
+    {%- endif -%}
+    {{ return(root.rstrip('/') ~ '/' ~ this.schema ~ '/' ~ this.identifier) }}
+{%- endmacro %}
+
+
+{#- The rows of `query` as the only Parquet files of folder `path` (written by the cluster). -#}
+{% macro _connected_components_write(path, query) -%}
+    {%- do run_query(
+        "insert overwrite directory '" ~ path ~ "' using parquet select * from (" ~ query ~ ") as rows_to_write"
+    ) -%}
 {%- endmacro %}
