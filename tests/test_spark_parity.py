@@ -1,6 +1,7 @@
 """The same dbt project on Apache Spark: every mart equals DuckDB's, row for row.
 
-The bundled sample goes through `callmart run` into DuckDB (the session's `sample_warehouse`);
+The bundled sample goes through `callmart run` into DuckDB (the session's `sample_warehouse`;
+then the KPI fixture of tests/test_kpis.py, reported in America/New_York across a DST change);
 its raw tables are then written to Parquet, one folder per table, as the raw layer a Spark
 deployment reads (DuckDB's COPY stands in for the ingest's own Parquet writer here), and
 `dbt build --target spark` runs on them in a child process (dbt-spark's session method: Spark
@@ -29,6 +30,7 @@ from typing import Any
 
 import duckdb
 import pytest
+from test_kpis import kpi_warehouse  # noqa: F401  (the KPI fixture's warehouse and project)
 
 from ingest.build import project_dir
 
@@ -118,11 +120,21 @@ def _tree_rss_kib(root: int) -> int:
     return total
 
 
-def run_spark_build(raw: Path, work: Path, unit_tests: bool) -> tuple[float, int, Path]:
-    """`dbt build --target spark` in a child process; (seconds, peak RSS KiB, warehouse)."""
+def run_spark_build(
+    raw: Path, work: Path, project: Path, unit_tests: bool
+) -> tuple[float, int, Path]:
+    """`dbt build --target spark` of `project` in a child process; (seconds, peak RSS of the
+    process and its children in KiB, Spark warehouse folder)."""
     warehouse = work / "spark-warehouse"
-    args = ["build", "--target", "spark", "--project-dir", str(project_dir())]
-    args += ["--profiles-dir", str(project_dir())]
+    args = [
+        "build",
+        "--target",
+        "spark",
+        "--project-dir",
+        str(project),
+        "--profiles-dir",
+        str(project),
+    ]
     if not unit_tests:
         args += ["--exclude-resource-type", "unit_test"]
     env = {
@@ -136,7 +148,9 @@ def run_spark_build(raw: Path, work: Path, unit_tests: bool) -> tuple[float, int
     log = work / "dbt-spark.out"
     started = time.monotonic()
     with log.open("w") as out:
-        child = subprocess.Popen([sys.executable, "-c", _DBT, *args], env=env, stdout=out, stderr=out)
+        child = subprocess.Popen(
+            [sys.executable, "-c", _DBT, *args], env=env, stdout=out, stderr=out
+        )
         peak = 0
         done = threading.Event()
 
@@ -153,16 +167,22 @@ def run_spark_build(raw: Path, work: Path, unit_tests: bool) -> tuple[float, int
         sampler.join()
     seconds = time.monotonic() - started
     if status != 0:
-        failed = [line for line in log.read_text().splitlines() if "ERROR" in line or "FAIL" in line]
+        failed = [
+            line for line in log.read_text().splitlines() if "ERROR" in line or "FAIL" in line
+        ]
         pytest.fail(f"dbt build --target spark failed ({log}):\n" + "\n".join(failed[-20:]))
     return seconds, peak, warehouse
 
 
 def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str]]:
-    return [(row[0], row[1]) for row in con.execute(f"describe select * from {relation}").fetchall()]
+    return [
+        (row[0], row[1]) for row in con.execute(f"describe select * from {relation}").fetchall()
+    ]
 
 
-def _rows(con: duckdb.DuckDBPyConnection, relation: str, columns: list[tuple[str, str]]) -> list[tuple[Any, ...]]:
+def _rows(
+    con: duckdb.DuckDBPyConnection, relation: str, columns: list[tuple[str, str]]
+) -> list[tuple[Any, ...]]:
     """Rows with instants at millisecond precision as naive UTC, sorted on every non-double
     column (doubles may differ in their last bits, so they never decide the order)."""
     select = ", ".join(
@@ -219,13 +239,35 @@ def compare_marts(duckdb_warehouse: Path, spark_warehouse: Path) -> dict[str, li
     return differences
 
 
-def test_every_mart_is_identical_on_spark(sample_warehouse: Path, tmp_path: Path) -> None:
+def _assert_identical_on_spark(
+    duckdb_warehouse: Path, work: Path, project: Path, unit_tests: bool
+) -> None:
     missing = _spark_available()
     if missing:
         pytest.skip(missing)
-    raw = tmp_path / "raw"
-    export_raw_to_parquet(sample_warehouse, raw)
-    seconds, peak_kib, spark_warehouse = run_spark_build(raw, tmp_path, unit_tests=True)
-    print(f"\nspark build: {seconds:.1f} s, peak memory {peak_kib / 1024:.0f} MiB")
-    differences = compare_marts(sample_warehouse, spark_warehouse)
+    raw = work / "raw"
+    export_raw_to_parquet(duckdb_warehouse, raw)
+    seconds, peak_kib, spark_warehouse = run_spark_build(raw, work, project, unit_tests)
+    print(
+        f"\nspark build of {project.name}: {seconds:.1f} s, peak memory {peak_kib / 1024:.0f} MiB"
+    )
+    differences = compare_marts(duckdb_warehouse, spark_warehouse)
     assert {mart: found for mart, found in differences.items() if found} == {}
+
+
+def test_the_bundled_sample_builds_identical_marts_on_spark(
+    sample_warehouse: Path, tmp_path: Path
+) -> None:
+    """Both providers, UTC reporting; the build includes every unit and data test."""
+    _assert_identical_on_spark(sample_warehouse, tmp_path, project_dir(), unit_tests=True)
+
+
+def test_the_kpi_fixture_builds_identical_marts_on_spark(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """America/New_York reporting across the spring-forward day, business hours and a
+    holiday (tests/test_kpis.py); unit tests are the same as above and are skipped."""
+    if _spark_available():
+        pytest.skip(_spark_available())
+    kpi_db: Path = request.getfixturevalue("kpi_warehouse")
+    _assert_identical_on_spark(kpi_db, tmp_path, kpi_db.parent / "project", unit_tests=False)
