@@ -121,7 +121,7 @@ def _tree_rss_kib(root: int) -> int:
 
 
 def run_spark_build(
-    raw: Path, work: Path, project: Path, unit_tests: bool
+    raw: Path, work: Path, project: Path, exclude: tuple[str, ...] = ()
 ) -> tuple[float, int, Path]:
     """`dbt build --target spark` of `project` in a child process; (seconds, peak RSS of the
     process and its children in KiB, Spark warehouse folder)."""
@@ -135,8 +135,8 @@ def run_spark_build(
         "--profiles-dir",
         str(project),
     ]
-    if not unit_tests:
-        args += ["--exclude-resource-type", "unit_test"]
+    if exclude:
+        args += ["--exclude-resource-type", *exclude]
     env = {
         **os.environ,
         "CALLMART_RAW_PATH": str(raw),
@@ -240,14 +240,14 @@ def compare_marts(duckdb_warehouse: Path, spark_warehouse: Path) -> dict[str, li
 
 
 def _assert_identical_on_spark(
-    duckdb_warehouse: Path, work: Path, project: Path, unit_tests: bool
+    duckdb_warehouse: Path, work: Path, project: Path, exclude: tuple[str, ...] = ()
 ) -> None:
     missing = _spark_available()
     if missing:
         pytest.skip(missing)
     raw = work / "raw"
     export_raw_to_parquet(duckdb_warehouse, raw)
-    seconds, peak_kib, spark_warehouse = run_spark_build(raw, work, project, unit_tests)
+    seconds, peak_kib, spark_warehouse = run_spark_build(raw, work, project, exclude)
     print(
         f"\nspark build of {project.name}: {seconds:.1f} s, peak memory {peak_kib / 1024:.0f} MiB"
     )
@@ -259,15 +259,17 @@ def test_the_bundled_sample_builds_identical_marts_on_spark(
     sample_warehouse: Path, tmp_path: Path
 ) -> None:
     """Both providers, UTC reporting; the build includes every unit and data test."""
-    _assert_identical_on_spark(sample_warehouse, tmp_path, project_dir(), unit_tests=True)
+    _assert_identical_on_spark(sample_warehouse, tmp_path, project_dir())
 
 
 def test_the_kpi_fixture_builds_identical_marts_on_spark(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     """America/New_York reporting across the spring-forward day, business hours and a
-    holiday (tests/test_kpis.py); unit tests are the same as above and are skipped."""
+    holiday (tests/test_kpis.py); seeds and models only (the tests ran on the sample above)."""
     if _spark_available():
         pytest.skip(_spark_available())
     kpi_db: Path = request.getfixturevalue("kpi_warehouse")
-    _assert_identical_on_spark(kpi_db, tmp_path, kpi_db.parent / "project", unit_tests=False)
+    _assert_identical_on_spark(
+        kpi_db, tmp_path, kpi_db.parent / "project", exclude=("unit_test", "test")
+    )
