@@ -1,12 +1,13 @@
 {#-
     Incremental builds (docs/performance.md, "Incremental builds").
 
-    A build log, `intermediate.build_log`, has one row per `dbt build` / `dbt run`: the raw
+    A build log, `intermediate.build_log`, records every `dbt build` / `dbt run`: the raw
     tables' watermark (their latest `loaded_at`) and each provider's data watermark (the latest
     event time loaded) as they were when the build started, and whether the build succeeded.
-    The `on-run-start` hook creates the table if it is missing and writes the row; the
-    `on-run-end` hook marks it `success` only when every model of the project ran and no node
-    errored, failed or was skipped. Models read "what is new" against the last successful
+    It is only ever appended to (Spark cannot update a Parquet table): the `on-run-start` hook
+    creates the table if it is missing and writes the build's `running` row; the `on-run-end`
+    hook writes a second row, a copy of it with the final status, `success` only when every
+    model of the project ran and no node errored, failed or was skipped. Models read "what is new" against the last successful
     build, so a failed or partial build simply makes the next one reprocess everything since
     that success (delete+insert by key is idempotent).
 
@@ -18,7 +19,7 @@
 
 {#- The build log's relation (intermediate schema: not published, not part of the contract). -#}
 {% macro build_log_relation() -%}
-    {{ return(api.Relation.create(database=target.database, schema='intermediate', identifier='build_log')) }}
+    {{ return(api.Relation.create(database=target.database or none, schema='intermediate', identifier='build_log')) }}
 {%- endmacro %}
 
 
@@ -49,27 +50,35 @@
 {#- on-run-start: make sure the build log exists; a build or run writes its row. -#}
 {% macro start_build_log() -%}
     {%- set log = build_log_relation() -%}
-    create schema if not exists {{ log.include(identifier=false) }};
+    {%- set text = dbt.type_string() -%}
+    {%- set instant = dbt.type_timestamp() -%}
+    {#- one statement per query: Spark runs no statement lists -#}
+    {%- if execute -%}
+        {%- do run_query('create schema if not exists ' ~ log.include(identifier=false)) -%}
+        {%- set create_log -%}
     create table if not exists {{ log }} (
-        invocation_id varchar not null,
-        command varchar not null,
-        started_at {{ dbt.type_timestamp() }} not null,
-        finished_at {{ dbt.type_timestamp() }},
-        status varchar not null,
-        fingerprint varchar not null,
-        dialpad_events_loaded_at {{ dbt.type_timestamp() }},
-        messagebird_calls_loaded_at {{ dbt.type_timestamp() }},
-        messagebird_legs_loaded_at {{ dbt.type_timestamp() }},
-        dialpad_data_watermark_at {{ dbt.type_timestamp() }},
-        messagebird_data_watermark_at {{ dbt.type_timestamp() }}
-    );
+        invocation_id {{ text }},
+        command {{ text }},
+        started_at {{ instant }},
+        finished_at {{ instant }},
+        status {{ text }},
+        fingerprint {{ text }},
+        dialpad_events_loaded_at {{ instant }},
+        messagebird_calls_loaded_at {{ instant }},
+        messagebird_legs_loaded_at {{ instant }},
+        dialpad_data_watermark_at {{ instant }},
+        messagebird_data_watermark_at {{ instant }}
+    )
+        {%- endset -%}
+        {%- do run_query(create_log) -%}
+    {%- endif -%}
     {%- if flags.WHICH in ('build', 'run') %}
     insert into {{ log }}
     select
         '{{ invocation_id }}',
         '{{ flags.WHICH }}',
-        cast({{ dbt.current_timestamp() }} as {{ dbt.type_timestamp() }}),
-        cast(null as {{ dbt.type_timestamp() }}),
+        cast({{ dbt.current_timestamp() }} as {{ instant }}),
+        cast(null as {{ instant }}),
         'running',
         '{{ build_fingerprint() }}',
         (select max(loaded_at) from {{ source('raw', 'dialpad_call_events') }}),
@@ -86,7 +95,7 @@
                 select {{ dbt.date_trunc('millisecond', 'max(updated_at)') }} as updated_at
                 from {{ source('raw_messagebird', 'messagebird_legs') }}
             ) as snapshots
-        );
+        )
     {%- endif %}
 {%- endmacro %}
 
@@ -118,10 +127,22 @@
         {#- a build of empty or sampled models (--empty, --sample) processed no raw row whole -#}
         {%- set reduced = flags.EMPTY or (flags.SAMPLE is defined and flags.SAMPLE) -%}
         {%- set status = 'failed' if failed else ('partial' if missing or reduced else 'success') %}
-    update {{ build_log_relation() }}
-    set status = '{{ status }}',
-        finished_at = cast({{ dbt.current_timestamp() }} as {{ dbt.type_timestamp() }})
-    where invocation_id = '{{ invocation_id }}'
+    {%- set log = build_log_relation() %}
+    insert into {{ log }}
+    select
+        invocation_id,
+        command,
+        started_at,
+        cast({{ dbt.current_timestamp() }} as {{ dbt.type_timestamp() }}),
+        '{{ status }}',
+        fingerprint,
+        dialpad_events_loaded_at,
+        messagebird_calls_loaded_at,
+        messagebird_legs_loaded_at,
+        dialpad_data_watermark_at,
+        messagebird_data_watermark_at
+    from {{ log }}
+    where invocation_id = '{{ invocation_id }}' and status = 'running'
     {%- endif -%}
 {%- endmacro %}
 
@@ -192,7 +213,7 @@
     {%- if earliest == 'null' -%}
         cast(null as {{ dbt.type_timestamp() }})
     {%- else -%}
-        {{ dbt.dateadd('hour', -1 * var('open_leg_timeout_hours'), 'least(' ~ earliest ~ ', ' ~ current_watermark ~ ')') }}
+        {{ timestamp_add('hour', -1 * var('open_leg_timeout_hours'), 'least(' ~ earliest ~ ', ' ~ current_watermark ~ ')') }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -214,15 +235,40 @@
 
 
 {#-
-    pre-hook of an incremental model: delete its stored rows of the keys it recomputes, so that
-    a row whose key no longer exists (a conversation id that merged into another, a leg that
-    is no longer an agent leg) disappears. delete+insert by unique_key then only adds rows.
+    The rows an incremental model replaces besides those of its unique keys: its config
+    `rebuild_set`, {'key': <its columns, SQL>, 'keys_model': <change-set model>, 'keys_columns':
+    <that model's columns, SQL>}, names the keys it recomputes, so that a row whose key no
+    longer exists (a conversation id that merged into another, a leg that is no longer an agent
+    leg) disappears. Returns the predicate on the model's stored rows, or none when the model
+    names no rebuild set or is built whole.
 -#}
-{% macro delete_rebuild_set(key_expression, keys_model, keys_columns) -%}
-    {%- if is_incremental() -%}
-        delete from {{ this }}
-        where ({{ key_expression }}) in (select {{ keys_columns }} from {{ ref(keys_model) }})
+{% macro rebuild_set_predicate() -%}
+    {%- set rebuild_set = config.get('rebuild_set') -%}
+    {%- if not rebuild_set or not is_incremental() -%}
+        {{- return(none) -}}
     {%- endif -%}
+    {{- return('(' ~ rebuild_set.key ~ ') in (select ' ~ rebuild_set.keys_columns ~ ' from ' ~ ref(rebuild_set.keys_model) ~ ')') -}}
+{%- endmacro %}
+
+
+{#-
+    pre-hook of every model (dbt_project.yml): delete the stored rows of its rebuild set, where
+    the engine deletes (DuckDB); the delete+insert strategy then deletes the rows of the new
+    rows' unique keys and inserts. Spark's delete+insert (macros/cross_engine/
+    incremental_strategy.sql) leaves out both sets of rows as it rewrites the table.
+-#}
+{% macro delete_rebuild_set() -%}
+    {{ return(adapter.dispatch('delete_rebuild_set')()) }}
+{%- endmacro %}
+
+{% macro default__delete_rebuild_set() -%}
+    {%- set predicate = rebuild_set_predicate() -%}
+    {%- if predicate -%}
+        delete from {{ this }} where {{ predicate }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__delete_rebuild_set() -%}
 {%- endmacro %}
 
 

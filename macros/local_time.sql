@@ -62,7 +62,7 @@
 -#}
 {% macro local_hour_start_at(ts, tz) -%}
     {%- set local_ts = utc_to_local(ts, tz) -%}
-    {{ dbt.dateadd(
+    {{ timestamp_add(
         'millisecond',
         '-1 * ' ~ ms_between(dbt.date_trunc('hour', local_ts), local_ts),
         ts

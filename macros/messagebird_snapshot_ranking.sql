@@ -5,7 +5,9 @@
     seed rows of its object type; an unknown status ranks after every known one), and per
     object its snapshot count, its latest load and its `snapshot_recency` (1 = the winner:
     latest updatedAt, then the later status, then the larger object_hash, so the choice never
-    depends on arrival order).
+    depends on arrival order). Copies of one snapshot (one object_hash: a Parquet raw layer
+    keeps every load's rows, DuckDB's raw keeps one) count once, as their earliest received
+    copy (then the earliest loaded, as the ingest keeps it).
 -#}
 {% macro messagebird_snapshot_ranking(snapshots, statuses, key) -%}
     select
@@ -24,10 +26,19 @@
                 coalesce({{ statuses }}.status_rank, unknown_status.status_rank) desc,
                 {{ snapshots }}.object_hash desc
         ) as snapshot_recency
-    from {{ snapshots }}
+    from (
+        select
+            copies.*,
+            row_number() over (
+                partition by copies.object_hash
+                order by copies.received_at nulls last, copies.loaded_at, copies.source_file, copies.source_line
+            ) as copy_number
+        from {{ snapshots }} as copies
+    ) as {{ snapshots }}
     left join {{ statuses }}
         on {{ snapshots }}.status = {{ statuses }}.status
     cross join (
         select max(status_rank) + 1 as status_rank from {{ statuses }}
     ) as unknown_status
+    where {{ snapshots }}.copy_number = 1
 {%- endmacro %}

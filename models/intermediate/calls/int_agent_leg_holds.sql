@@ -8,7 +8,11 @@
 {{ config(
     materialized='incremental',
     unique_key='leg_id',
-    pre_hook="{{ delete_rebuild_set('leg_id', 'int_dialpad__legs_to_rebuild', 'leg_id') }}",
+    rebuild_set={
+        'key': 'leg_id',
+        'keys_model': 'int_dialpad__legs_to_rebuild',
+        'keys_columns': 'leg_id',
+    },
 ) }}
 
 with legs as (

@@ -197,13 +197,13 @@ final as (
         case
             when aggregated.reported_ended_at is not null then aggregated.reported_ended_at
             when aggregated.last_event_at
-                < {{ dbt.dateadd('hour', -1 * var('open_leg_timeout_hours'), 'data_watermark.watermark_at') }}
+                < {{ timestamp_add('hour', -1 * var('open_leg_timeout_hours'), 'data_watermark.watermark_at') }}
                 then coalesce(aggregated.last_live_event_at, aggregated.last_event_at)
         end as ended_at,
         (
             aggregated.reported_ended_at is null
             and aggregated.last_event_at
-            < {{ dbt.dateadd('hour', -1 * var('open_leg_timeout_hours'), 'data_watermark.watermark_at') }}
+            < {{ timestamp_add('hour', -1 * var('open_leg_timeout_hours'), 'data_watermark.watermark_at') }}
         ) as is_end_inferred,
         aggregated.connected_at is not null as is_connected,
         aggregated.is_transferred,

@@ -9,7 +9,11 @@
 {{ config(
     materialized='incremental',
     unique_key='conversation_id',
-    pre_hook="{{ delete_rebuild_set('conversation_id', 'int_dialpad__legs_to_rebuild', 'leg_id') }}",
+    rebuild_set={
+        'key': 'conversation_id',
+        'keys_model': 'int_dialpad__legs_to_rebuild',
+        'keys_columns': 'leg_id',
+    },
 ) }}
 
 with legs as (

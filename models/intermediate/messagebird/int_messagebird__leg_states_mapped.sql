@@ -15,7 +15,11 @@
 {{ config(
     materialized='incremental',
     unique_key='leg_id',
-    pre_hook="{{ delete_rebuild_set(\"'messagebird', leg_id\", 'int_legs_to_rebuild', 'provider, leg_id') }}",
+    rebuild_set={
+        'key': "'messagebird', leg_id",
+        'keys_model': 'int_legs_to_rebuild',
+        'keys_columns': 'provider, leg_id',
+    },
 ) }}
 {{ depends_on_change_set('int_legs_to_rebuild') }}
 

@@ -18,7 +18,11 @@
 {{ config(
     materialized='incremental',
     unique_key='leg_id',
-    pre_hook="{{ delete_rebuild_set('call_id', 'int_messagebird__calls_to_rebuild', 'call_id') }}",
+    rebuild_set={
+        'key': 'call_id',
+        'keys_model': 'int_messagebird__calls_to_rebuild',
+        'keys_columns': 'call_id',
+    },
 ) }}
 
 with all_legs as (
@@ -64,7 +68,7 @@ timeout as (
 
     select
         watermark_at,
-        {{ dbt.dateadd('hour', -1 * var('open_leg_timeout_hours'), 'watermark_at') }} as timed_out_before
+        {{ timestamp_add('hour', -1 * var('open_leg_timeout_hours'), 'watermark_at') }} as timed_out_before
     from data_watermark
 
 ),

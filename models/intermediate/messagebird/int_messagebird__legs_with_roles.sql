@@ -16,7 +16,11 @@
 {{ config(
     materialized='incremental',
     unique_key='leg_id',
-    pre_hook="{{ delete_rebuild_set('call_id', 'int_messagebird__calls_to_rebuild', 'call_id') }}",
+    rebuild_set={
+        'key': 'call_id',
+        'keys_model': 'int_messagebird__calls_to_rebuild',
+        'keys_columns': 'call_id',
+    },
 ) }}
 
 with legs as (

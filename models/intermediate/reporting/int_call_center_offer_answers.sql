@@ -12,7 +12,11 @@
 {{ config(
     materialized='incremental',
     unique_key=['provider', 'offer_id'],
-    pre_hook="{{ delete_rebuild_set('provider, offer_id', 'int_legs_to_rebuild', 'provider, leg_id') }}",
+    rebuild_set={
+        'key': 'provider, offer_id',
+        'keys_model': 'int_legs_to_rebuild',
+        'keys_columns': 'provider, leg_id',
+    },
 ) }}
 
 with legs as (

@@ -8,7 +8,11 @@
 {{ config(
     materialized='incremental',
     unique_key=['provider', 'conversation_id'],
-    pre_hook="{{ delete_rebuild_set('provider, conversation_id', 'int_conversations_to_rebuild', 'provider, conversation_id') }}",
+    rebuild_set={
+        'key': 'provider, conversation_id',
+        'keys_model': 'int_conversations_to_rebuild',
+        'keys_columns': 'provider, conversation_id',
+    },
 ) }}
 
 {%- set conversation_columns = [
@@ -283,8 +287,10 @@ conversations as (
 
 stored_conversations as (
 
-    -- the stored conversations that are not recomputed (the pre-hook deleted those)
+    -- the stored conversations that are not recomputed (DuckDB's pre-hook deleted those
+    -- already; Spark drops them only as it writes the new table)
     select * from {{ this }}
+    where not coalesce({{ rebuild_set_predicate() }}, false)
 
 ),
 
@@ -359,15 +365,15 @@ linked as (
         contact_conversations.*,
         lag(contact_conversations.conversation_id) over (
             partition by contact_conversations.provider, contact_conversations.contact_number
-            order by contact_conversations.started_at, contact_conversations.conversation_id
+            order by contact_conversations.started_at nulls last, contact_conversations.conversation_id
         ) as previous_contact_conversation_id,
         lag(contact_conversations.started_at) over (
             partition by contact_conversations.provider, contact_conversations.contact_number
-            order by contact_conversations.started_at, contact_conversations.conversation_id
+            order by contact_conversations.started_at nulls last, contact_conversations.conversation_id
         ) as previous_contact_started_at,
         lag(contact_conversations.is_recomputed) over (
             partition by contact_conversations.provider, contact_conversations.contact_number
-            order by contact_conversations.started_at, contact_conversations.conversation_id
+            order by contact_conversations.started_at nulls last, contact_conversations.conversation_id
         ) as follows_recomputed
     from contact_conversations
 

@@ -6,7 +6,11 @@
 {{ config(
     materialized='incremental',
     unique_key=['provider', 'offer_id'],
-    pre_hook="{{ delete_rebuild_set('provider, conversation_id', 'int_conversations_to_rebuild', 'provider, conversation_id') }}",
+    rebuild_set={
+        'key': 'provider, conversation_id',
+        'keys_model': 'int_conversations_to_rebuild',
+        'keys_columns': 'provider, conversation_id',
+    },
 ) }}
 
 with offers as (

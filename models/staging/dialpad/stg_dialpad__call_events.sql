@@ -1,8 +1,10 @@
 -- One row per distinct Dialpad call event, renamed and cast; the state's class and rank come
 -- from the dialpad_call_states seed (an unknown state is post-call and ranks last).
--- Incremental: the raw rows loaded since the last successful build (a stored event whose
--- earliest copy changed was rewritten by the ingest with a new loaded_at) replace their
--- event_hash's row.
+-- The raw layer may hold several copies of an event (a Parquet raw layer keeps every load's
+-- rows; DuckDB's raw keeps one): the earliest received copy is the event's row.
+-- Incremental: every copy of the events with a copy loaded since the last successful build
+-- (a stored event whose earliest copy changed was rewritten by the ingest with a new
+-- loaded_at) replaces its event_hash's row.
 
 {{ config(materialized='incremental', unique_key='event_hash') }}
 
@@ -10,7 +12,10 @@ with source as (
 
     select * from {{ source('raw', 'dialpad_call_events') }}
     {%- if is_incremental() %}
-    where {{ loaded_since_last_build('loaded_at', 'dialpad_events_loaded_at') }}
+    where event_hash in (
+        select event_hash from {{ source('raw', 'dialpad_call_events') }}
+        where {{ loaded_since_last_build('loaded_at', 'dialpad_events_loaded_at') }}
+    )
     {%- endif %}
 
 ),
@@ -29,7 +34,7 @@ unknown_state_rank as (
 
 deduplicated as (
 
-    -- Guard: raw keeps one row per event_hash; should a copy slip in, the earliest received wins.
+    -- the earliest received copy (then the earliest loaded, as the ingest keeps it) wins
     select
         source.*,
         row_number() over (

@@ -1,0 +1,51 @@
+{#-
+    Spark seeds. dbt-spark 1.11's session method binds seed values by pasting them between
+    single quotes unescaped: a value with an apostrophe ("New Year's Day") breaks the insert and
+    an empty cell becomes the text 'None'. This override (dbt dispatch looks in the root project
+    first) writes each value as an escaped Spark SQL literal instead, empty cells as null.
+-#}
+{% macro spark__load_csv_rows(model, agate_table) %}
+    {%- set batch_size = get_batch_size() -%}
+    {%- set column_override = model['config'].get('column_types', {}) -%}
+    {%- set statements = [] -%}
+
+    {%- for chunk in agate_table.rows | batch(batch_size) -%}
+        {%- set sql -%}
+            insert into {{ this.render() }} values
+            {% for row in chunk -%}
+                ({%- for col_name in agate_table.column_names -%}
+                    {%- set inferred_type = adapter.convert_type(agate_table, loop.index0) -%}
+                    {%- set type = column_override.get(col_name, inferred_type) -%}
+                    cast({{ spark_seed_literal(row[loop.index0]) }} as {{ type }})
+                    {%- if not loop.last %}, {% endif -%}
+                {%- endfor -%})
+                {%- if not loop.last %},
+            {% endif -%}
+            {%- endfor %}
+        {%- endset -%}
+
+        {%- do adapter.add_query(sql, abridge_sql_log=True) -%}
+
+        {%- if loop.index0 == 0 -%}
+            {%- do statements.append(sql) -%}
+        {%- endif -%}
+    {%- endfor -%}
+
+    {{ return(statements[0]) }}
+{% endmacro %}
+
+
+{#- One seed value as a Spark SQL literal (backslash escapes are Spark's default). -#}
+{% macro spark_seed_literal(value) -%}
+    {%- if value is none -%}
+        null
+    {%- elif value is sameas true -%}
+        true
+    {%- elif value is sameas false -%}
+        false
+    {%- elif value is number -%}
+        {{ value }}
+    {%- else -%}
+        '{{ value | string | replace("\\", "\\\\") | replace("'", "\\'") }}'
+    {%- endif -%}
+{%- endmacro %}
