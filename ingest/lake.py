@@ -13,10 +13,16 @@ coordinating. Each load keeps one copy per event of its own records (the earlies
 copies across loads, and the earliest `received_at` among them, are resolved by the dbt
 staging models, on whichever engine reads the lake. A lake load never skips a file it saw
 before: it has no memory of other loads, and duplicates cost only space.
+
+Readers never see half a file: a load writes into `DIR/.<load id>/` (Spark, like Hive and
+most lake readers, skips names that start with `.` or `_`), then renames each finished file
+into its partition folder, an atomic step on one file system.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Sequence
@@ -59,13 +65,17 @@ def export_files(
     lake.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="callmart-stage-") as folder:
         staged = stage_files(None, paths, decoder, Path(folder), progress, workers)
+        pending = lake / f".{summary.load_id}"
+        pending.mkdir()
         con = duckdb.connect()
         try:
             con.execute("set TimeZone = 'UTC'")
             con.execute(resources.files("ingest").joinpath("sql/raw_tables.sql").read_text())
-            _write(con, staged, Path(folder), lake, summary)
+            _write(con, staged, Path(folder), pending, summary)
+            _move_into(pending, lake)
         finally:
             con.close()
+            shutil.rmtree(pending, ignore_errors=True)
     summary.note_unknown_keys(staged)
     return summary
 
@@ -83,6 +93,16 @@ def _write(
     for table in RAW_TABLES.values():
         files = staged_parquet(folder / table.folder)
         if files is None:
+            # no rows: an empty file still gives readers the table's schema (Spark cannot
+            # read a table folder that does not exist)
+            _copy_empty(
+                con,
+                table.name,
+                lake
+                / table.name.removeprefix("raw.")
+                / f"event_date={loaded_at.date()}"
+                / f"{summary.load_id}_empty.parquet",
+            )
             continue
         rows = f"select *, {lineage} from ({new_rows_sql(table, files, stored=None)})"
         _copy(con, table.name, rows, _EVENT_DATE[table.name], lake, summary.load_id)
@@ -106,16 +126,39 @@ def _write(
           summary.load_id)  # fmt: skip
 
 
-def _copy(
-    con: duckdb.DuckDBPyConnection, table: str, rows: str, date: str, lake: Path, load_id: str
-) -> None:
-    """`rows` with exactly `table`'s columns and types, partitioned by `date`, into the lake."""
+def _move_into(pending: Path, lake: Path) -> None:
+    """Every finished file under `pending` renamed to the same place under `lake`."""
+    for file in sorted(pending.rglob("*.parquet")):
+        target = lake / file.relative_to(pending)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(file, target)
+
+
+def _typed_columns(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """The select list that gives rows exactly `table`'s columns and types."""
     columns = con.execute(
         "select column_name, data_type from duckdb_columns() "
         "where schema_name = 'raw' and table_name = ? order by column_index",
         [table.removeprefix("raw.")],
     ).fetchall()
-    typed = ", ".join(f"cast({name} as {kind}) as {name}" for name, kind in columns)
+    return ", ".join(f"cast({name} as {kind}) as {name}" for name, kind in columns)
+
+
+def _copy_empty(con: duckdb.DuckDBPyConnection, table: str, file: Path) -> None:
+    """A Parquet file of no rows with `table`'s columns (a partitioned COPY writes no file)."""
+    file.parent.mkdir(parents=True, exist_ok=True)
+    target = str(file).replace("'", "''")
+    con.execute(
+        f"copy (select {_typed_columns(con, table)} from {table} where false) "
+        f"to '{target}' (format parquet)"
+    ).fetchall()
+
+
+def _copy(
+    con: duckdb.DuckDBPyConnection, table: str, rows: str, date: str, lake: Path, load_id: str
+) -> None:
+    """`rows` with exactly `table`'s columns and types, partitioned by `date`, into the lake."""
+    typed = _typed_columns(con, table)
     partition = "load_date" if table in ("raw.quarantine", "raw.load_log") else "event_date"
     target = str(lake / table.removeprefix("raw.")).replace("'", "''")
     con.execute(

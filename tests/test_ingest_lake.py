@@ -108,3 +108,42 @@ def test_loads_share_a_lake_and_each_keeps_every_event_of_its_own(tmp_path: Path
                 )
                 assert rows == stored, table
             assert len(_lake(lake, table, f"distinct {key}")) == len(stored)
+
+
+def test_a_failed_lake_load_shows_readers_no_file_and_leaves_no_pending_folder(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Files are written under a hidden folder and renamed into place only when complete."""
+    import ingest.lake
+
+    written: list[str] = []
+    real_copy = ingest.lake._copy
+
+    def copy_then_fail(con, table, *args, **kwargs):  # type: ignore[no-untyped-def]
+        real_copy(con, table, *args, **kwargs)
+        written.append(table)
+        if table == "raw.quarantine":
+            raise OSError("disk full")
+
+    monkeypatch.setattr(ingest.lake, "_copy", copy_then_fail)
+    landing = write_lines(tmp_path / "a.ndjson", [event(42, "ringing"), "{bad"])
+    assert _export(tmp_path / "lake", landing) == 1
+    assert written == ["raw.dialpad_call_events", "raw.quarantine"]  # both were written...
+    assert list((tmp_path / "lake").iterdir()) == []  # ...and neither reached the lake
+
+    monkeypatch.setattr(ingest.lake, "_copy", real_copy)
+    assert _export(tmp_path / "lake", landing) == 0
+    assert sorted(p.name for p in (tmp_path / "lake").iterdir()) == [
+        "dialpad_call_events",
+        "load_log",
+        "messagebird_calls",  # no rows, but readers find its columns (Spark needs them)
+        "messagebird_legs",
+        "quarantine",
+    ]
+    assert _lake(tmp_path / "lake", "dialpad_call_events", "call_id, state") == [(42, "ringing")]
+    assert _lake(tmp_path / "lake", "messagebird_legs", "count(*), count(leg_id)") == [(0, 0)]
+    with duckdb.connect() as con:
+        columns = con.execute(
+            f"describe select * from read_parquet('{tmp_path}/lake/messagebird_legs/**/*.parquet')"
+        ).fetchall()
+    assert ("leg_id", "VARCHAR") in [(name, kind) for name, kind, *_ in columns]
