@@ -1,4 +1,4 @@
-"""Run the dbt project on a warehouse file, summarise what happened, publish the marts.
+"""Run the dbt project on DuckDB (or Spark), summarise what happened, publish the marts.
 
 dbt runs in a child process: dbt-duckdb keeps its connection open for the life of the process
 that ran it, and a child's exit releases the file for the next reader or writer. The summary
@@ -13,12 +13,18 @@ an hourly batch. They run where code changes, in CI (tests/test_dbt_unit_tests.p
 Most models are incremental (docs/performance.md, "Incremental builds"): a build recomputes
 only the conversations the raw rows loaded since the last successful build touch, and
 `full_refresh` rebuilds every model from the raw tables.
+
+On Spark (`SparkTarget`, docs/spark.md) the same build runs through dbt-spark's session method
+on a Parquet raw layer (`callmart ingest --to-parquet`); the marts stay in Spark's catalog, so
+there is no DuckDB file to publish.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -37,7 +43,21 @@ class BuildSummary:
     models: int = 0
     tests_passed: int = 0
     warnings: list[str] = field(default_factory=list)
-    published: Path | None = None  # the marts' file for readers
+    published: str = ""  # where readers find the marts
+
+
+@dataclass(frozen=True)
+class SparkTarget:
+    """The `spark` target of profiles.yml: its raw layer and its warehouse folder."""
+
+    raw_path: str  # the Parquet raw layer: a folder or an object-store URL (s3a://, abfss://)
+    warehouse: Path  # tables and Hive metastore (spark.sql.warehouse.dir)
+
+    def environment(self) -> dict[str, str]:
+        return {
+            "CALLMART_RAW_PATH": self.raw_path,
+            "CALLMART_SPARK_WAREHOUSE": str(self.warehouse),
+        }
 
 
 def project_dir() -> Path:
@@ -52,26 +72,54 @@ def project_dir() -> Path:
     return candidate
 
 
-def run_dbt_build(db: Path, full_refresh: bool = False, quiet: bool = False) -> BuildSummary:
-    """`dbt build` (seeds, models and data tests; no unit tests) on `db`; BuildError on failure."""
+def run_dbt_build(
+    db: Path, full_refresh: bool = False, quiet: bool = False, spark: SparkTarget | None = None
+) -> BuildSummary:
+    """`dbt build` (seeds, models and data tests; no unit tests) on `db`, or on Spark when
+    `spark` is given; BuildError on failure."""
     project = project_dir()
-    connect(db).close()  # the raw tables are the project's sources: make sure they exist
     target = Path(os.environ.get("DBT_TARGET_PATH") or project / "target")
     results = target / "run_results.json"
     results.unlink(missing_ok=True)
     args = ["build", "--project-dir", str(project), "--profiles-dir", str(project)]
     args += ["--exclude-resource-type", "unit_test"]
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    if spark is None:
+        connect(db).close()  # the raw tables are the project's sources: make sure they exist
+        env["CALLMART_DB"] = str(db)
+    else:
+        check_spark_installed()
+        args += ["--target", "spark"]
+        env.update(spark.environment())
     if full_refresh:
         args.append("--full-refresh")
     if quiet:
         args.append("--quiet")
-    env = {**os.environ, "CALLMART_DB": str(db), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     completed = subprocess.run([sys.executable, "-c", _DBT, *args], env=env, check=False)
     if not results.is_file():
         raise BuildError(f"dbt build could not run (exit status {completed.returncode})")
     summary = _summarise(json.loads(results.read_text()), completed.returncode == 0)
-    summary.published = publish_marts(db)
+    if spark is None:
+        summary.published = str(publish_marts(db))
+    else:
+        summary.published = f"the Spark catalog (tables under {spark.warehouse})"
     return summary
+
+
+def check_spark_installed() -> None:
+    """A clear error where Spark cannot run: the extra or Java is missing."""
+    for module in ("pyspark", "dbt.adapters.spark"):
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:
+            found = False
+        if not found:
+            raise CallmartError(
+                f"--target spark needs {module}: pip install 'callmart[spark]' "
+                "(pip install -e '.[spark]' in a checkout)"
+            )
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        raise CallmartError("--target spark needs Java 17 (java on PATH, or JAVA_HOME)")
 
 
 def _summarise(run_results: dict[str, object], success: bool) -> BuildSummary:

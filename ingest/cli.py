@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ingest.build import BuildSummary, run_dbt_build
+from ingest.build import BuildSummary, SparkTarget, run_dbt_build
 from ingest.decode import Decoder
 from ingest.errors import CallmartError, SecretError
 from ingest.lake import export_files
@@ -81,6 +81,28 @@ def _parser() -> argparse.ArgumentParser:
     build = commands.add_parser("build", help="run the dbt project (models and tests)")
     _warehouse_options(build)
     _full_refresh_option(build)
+    build.add_argument(
+        "--target",
+        choices=("duckdb", "spark"),
+        default="duckdb",
+        help="the engine: DuckDB on the --db file (default), or Apache Spark on a Parquet raw "
+        "layer (needs the spark extra and Java 17; docs/spark.md)",
+    )
+    build.add_argument(
+        "--raw",
+        default=None,
+        metavar="PATH",
+        help="spark: the Parquet raw layer that `callmart ingest --to-parquet` writes, a folder "
+        "or an object-store URL (default: $CALLMART_RAW_PATH)",
+    )
+    build.add_argument(
+        "--spark-warehouse",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="spark: the folder of the built tables and their catalog (default: "
+        "$CALLMART_SPARK_WAREHOUSE, else ./spark-warehouse)",
+    )
     build.set_defaults(handler=_build)
 
     run = commands.add_parser("run", help="ingest, then build (no PATH: the bundled sample)")
@@ -183,8 +205,27 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    _report_build(args, run_dbt_build(_db_path(args), args.full_refresh, quiet=args.quiet))
+    spark = _spark_target(args) if args.target == "spark" else None
+    summary = run_dbt_build(_db_path(args), args.full_refresh, quiet=args.quiet, spark=spark)
+    _report_build(args, summary)
     return 0
+
+
+def _spark_target(args: argparse.Namespace) -> SparkTarget:
+    raw = args.raw or os.environ.get("CALLMART_RAW_PATH")
+    if not raw:
+        raise CallmartError(
+            "--target spark reads a Parquet raw layer: give --raw PATH (or set CALLMART_RAW_PATH)"
+        )
+    if "://" not in raw:
+        folder = Path(raw).resolve()
+        if not folder.is_dir():
+            raise CallmartError(f"--raw {raw}: no such folder (callmart ingest --to-parquet DIR)")
+        raw = str(folder)
+    warehouse = args.spark_warehouse or Path(
+        os.environ.get("CALLMART_SPARK_WAREHOUSE") or "spark-warehouse"
+    )
+    return SparkTarget(raw_path=raw, warehouse=warehouse.resolve())
 
 
 def _run(args: argparse.Namespace) -> int:
