@@ -290,7 +290,10 @@ stored_conversations as (
     -- the stored conversations that are not recomputed (DuckDB's pre-hook deleted those
     -- already; Spark drops them only as it writes the new table)
     select * from {{ this }}
-    where not coalesce({{ rebuild_set_predicate() }}, false)
+    where not coalesce(
+        {{ in_rebuild_set('provider, conversation_id', 'int_conversations_to_rebuild', 'provider, conversation_id') }},
+        false
+    )
 
 ),
 
