@@ -34,6 +34,21 @@ def test_a_glob_that_matches_nothing_is_an_error(tmp_path: Path) -> None:
     assert "matches no file" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_a_spark_build_needs_a_raw_layer_that_exists(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("CALLMART_RAW_PATH", raising=False)
+    result = _run("build", "--target", "spark", cwd=tmp_path)
+    assert (result.returncode, result.stderr.strip()) == (
+        1,
+        "callmart: error: --target spark reads a Parquet raw layer: give --raw PATH "
+        "(or set CALLMART_RAW_PATH)",
+    )
+    result = _run("build", "--target", "spark", "--raw", "no/lake", cwd=tmp_path)
+    assert (result.returncode, result.stderr.strip()) == (
+        1,
+        "callmart: error: --raw no/lake: no such folder (callmart ingest --to-parquet DIR)",
+    )
+
+
 def test_an_unreadable_secret_file_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "a.ndjson").write_text("")
     result = _run(

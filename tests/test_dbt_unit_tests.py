@@ -1,9 +1,12 @@
-"""Every dbt unit test of the project passes (CI runs them here; `callmart build` does not).
+"""Every dbt unit test of the project passes, on DuckDB and on Spark (CI runs them here;
+`callmart build` does not).
 
 Unit tests check the models' SQL against fixed fixtures, not a warehouse's data, so production
 builds leave them out (ingest/build.py). They still need the relations they stand in for to
 exist (dbt reads the columns of every input a fixture leaves out), so a fresh warehouse first
-gets every seed and every model built empty.
+gets every seed and every model built empty. On Spark the on-run-start hooks register the raw
+layer as well: a one-event Parquet lake stands in for it. The Spark case is marked `spark`
+(the spark extra and Java 17; skipped without them).
 """
 
 from __future__ import annotations
@@ -14,33 +17,61 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ingest.build import project_dir
+import pytest
+from conftest import event, write_lines
+
+from ingest.build import check_spark_installed, project_dir
+from ingest.cli import main
+from ingest.errors import CallmartError
 from ingest.load import connect
 
 _DBT = "import sys; from dbt.cli.main import cli; sys.exit(cli())"
 
 
-def _dbt(db: Path, *args: str) -> tuple[int, list[dict[str, object]]]:
+def _duckdb_target(folder: Path) -> dict[str, str]:
+    db = folder / "unit_tests.duckdb"
+    connect(db).close()  # the raw tables, the project's sources
+    return {"CALLMART_DB": str(db)}
+
+
+def _spark_target(folder: Path) -> dict[str, str]:
+    try:
+        check_spark_installed()
+    except CallmartError as missing:
+        pytest.skip(str(missing))
+    landing = write_lines(folder / "one.ndjson", [event(1, "hangup")])
+    assert main(["ingest", "--quiet", "--to-parquet", str(folder / "raw"), str(landing)]) == 0
+    return {
+        "CALLMART_RAW_PATH": str(folder / "raw"),
+        "CALLMART_SPARK_WAREHOUSE": str(folder / "spark"),
+    }
+
+
+def _dbt(target: str, env: dict[str, str], *args: str) -> tuple[int, list[dict[str, object]]]:
     project = project_dir()
-    env = {**os.environ, "CALLMART_DB": str(db), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    command = [*args, "--project-dir", str(project), "--profiles-dir", str(project), "--quiet"]
-    completed = subprocess.run([sys.executable, "-c", _DBT, *command], env=env, check=False)
+    env = {**os.environ, **env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    command = [*args, "--target", target, "--quiet"]
+    command += ["--project-dir", str(project), "--profiles-dir", str(project)]
     results = Path(os.environ["DBT_TARGET_PATH"]) / "run_results.json"
+    results.unlink(missing_ok=True)
+    completed = subprocess.run([sys.executable, "-c", _DBT, *command], env=env, check=False)
+    assert results.is_file(), f"dbt {args[0]} --target {target} could not run"
     return completed.returncode, json.loads(results.read_text())["results"]
 
 
-def test_every_dbt_unit_test_passes(tmp_path: Path) -> None:
-    db = tmp_path / "unit_tests.duckdb"
-    connect(db).close()  # the raw tables, the project's sources
+@pytest.mark.parametrize("target", ["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
+def test_every_dbt_unit_test_passes(target: str, tmp_path: Path) -> None:
+    env = _duckdb_target(tmp_path) if target == "duckdb" else _spark_target(tmp_path)
 
-    status, _ = _dbt(db, "build", "--empty", "--resource-type", "seed", "--resource-type", "model")
+    build = ["build", "--empty", "--resource-type", "seed", "--resource-type", "model"]
+    status, _ = _dbt(target, env, *build)
     assert status == 0
 
-    status, results = _dbt(db, "test", "--select", "test_type:unit")
+    status, results = _dbt(target, env, "test", "--select", "test_type:unit")
     unit_tests = [r for r in results if str(r["unique_id"]).startswith("unit_test.")]
     failed = [
         (r["unique_id"], r["status"], r["message"]) for r in unit_tests if r["status"] != "pass"
     ]
     assert failed == []
     assert status == 0
-    assert len(unit_tests) >= 67  # every unit test ran
+    assert len(unit_tests) >= 71  # every unit test ran

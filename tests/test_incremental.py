@@ -108,7 +108,7 @@ def _received_earlier(record: str) -> str | None:
     return json.dumps({"received_at": earlier, "payload": value})
 
 
-def _batches(records: list[str], count: int, rng: random.Random) -> list[list[str]]:
+def random_batches(records: list[str], count: int, rng: random.Random) -> list[list[str]]:
     """Shuffled records cut at random; later batches also redeliver some earlier records."""
     records = records[:]
     rng.shuffle(records)
@@ -133,7 +133,7 @@ def test_random_batches_build_the_same_marts_as_one_build(
 ) -> None:
     write_sample(tmp_path / "traffic", events=events, seed=seed)
     secret = tmp_path / "traffic" / "jwt_secret.txt"
-    batches = _batches(
+    batches = random_batches(
         landing_records(tmp_path / "traffic" / "landing"), batch_count, random.Random(seed)
     )
     paths = [
@@ -196,7 +196,7 @@ def _leg(
     return events
 
 
-def _merge_batches() -> tuple[list[Any], list[Any]]:
+def merge_scenario() -> tuple[list[Any], list[Any]]:
     """A main line routes a caller to call center Support; Ann operates the entry point.
 
     1001 main line (Front desk), 10:00:00-10:00:10; 1002 entry point (Support, names 1001 as
@@ -235,7 +235,7 @@ def _merge_batches() -> tuple[list[Any], list[Any]]:
     return main_line + [sign(payload) for payload in operator], entry_point
 
 
-def _transfer_batches() -> tuple[list[Any], list[Any]]:
+def transfer_scenario() -> tuple[list[Any], list[Any]]:
     """Ben answers 2001 and transfers the caller to Cat, whose leg 2002 arrives a batch later.
 
     2001 inbound to Ben: 11:00:00, connected 11:00:05, ended 11:01:05, is_transferred.
@@ -261,7 +261,7 @@ def _transfer_batches() -> tuple[list[Any], list[Any]]:
     return first, second
 
 
-def _late_annotation_batches() -> tuple[list[Any], list[Any]]:
+def late_annotation_scenario() -> tuple[list[Any], list[Any]]:
     """A CSAT and a recording a day after their call, and an open leg that times out.
 
     3001 inbound to Ann: 12:00:00, connected 12:00:05, ended 12:01:05. A day later: its csat
@@ -330,7 +330,7 @@ class LateEvents:
 def late_events(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LateEvents]:
     folder = tmp_path_factory.mktemp("late")
     firsts, seconds = zip(
-        _merge_batches(), _transfer_batches(), _late_annotation_batches(), strict=True
+        merge_scenario(), transfer_scenario(), late_annotation_scenario(), strict=True
     )
     first = write_lines(folder / "batch1.ndjson", [e for batch in firsts for e in batch])
     second = write_lines(folder / "batch2.ndjson", [e for batch in seconds for e in batch])
