@@ -1,5 +1,6 @@
 # The two commands of the README: `make run` (set up, then callmart run on the bundled sample)
-# and `make test` (set up, then lint and the whole test suite). Both set up from scratch.
+# and `make test` (set up, then lint and the whole test suite, the Spark parity test included:
+# the `spark` extra is installed, and Spark needs Java 17). Both set up from scratch.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -11,7 +12,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
 	touch $@
 
 run: setup
