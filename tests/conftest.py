@@ -107,3 +107,9 @@ def query(db: Path) -> Callable[[str], list[tuple[Any, ...]]]:
             return con.execute(sql).fetchall()
 
     return run
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The Spark tests first: they run longest, so the two pytest workers (pyproject.toml)
+    start on them and share out the rest while they run."""
+    items.sort(key=lambda item: item.get_closest_marker("spark") is None)
