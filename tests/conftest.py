@@ -110,6 +110,12 @@ def query(db: Path) -> Callable[[str], list[tuple[Any, ...]]]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The Spark tests first: they run longest, so the two pytest workers (pyproject.toml)
-    start on them and share out the rest while they run."""
-    items.sort(key=lambda item: item.get_closest_marker("spark") is None)
+    """The Spark tests first, the longest file (the two-batch parity test) leading: the two
+    pytest workers (pyproject.toml) take one file at a time, so they start on these and share
+    out the rest while they run."""
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("spark") is None,
+            item.path.name != "test_spark_parity.py",
+        )
+    )

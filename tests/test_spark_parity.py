@@ -12,7 +12,8 @@
      incremental too, started from the first one's watermark).
    After each batch, every mart read from Spark's Parquet files equals DuckDB's.
 2. The KPI fixture of tests/test_kpis.py (America/New_York reporting across a DST change,
-   business hours, a holiday) through the same two paths, one batch, models only.
+   business hours, a holiday) through the same two paths, one batch
+   (tests/test_spark_kpi_parity.py: a file of its own, so that a second pytest worker runs it).
 (Every dbt unit test also runs on Spark: tests/test_dbt_unit_tests.py.)
 
 The comparison: same columns in the same order, same type family, same rows, with timestamps
@@ -41,7 +42,6 @@ from test_incremental import (
     random_batches,
     transfer_scenario,
 )
-from test_kpis import kpi_warehouse  # noqa: F401  (the KPI fixture's warehouse)
 
 from ingest.build import check_spark_installed
 from ingest.cli import main
@@ -57,7 +57,7 @@ _SAME_TYPE = {"TIMESTAMP": "TIMESTAMP WITH TIME ZONE"}
 
 
 @pytest.fixture(autouse=True)
-def _spark_available() -> None:
+def spark_available() -> None:
     try:
         check_spark_installed()
     except CallmartError as missing:
@@ -151,7 +151,7 @@ def compare_marts(duckdb_warehouse: Path, spark_warehouse: Path) -> dict[str, li
     return differences
 
 
-def _assert_identical(duckdb_warehouse: Path, spark_warehouse: Path) -> None:
+def assert_identical(duckdb_warehouse: Path, spark_warehouse: Path) -> None:
     differences = compare_marts(duckdb_warehouse, spark_warehouse)
     assert {mart: found for mart, found in differences.items() if found} == {}
 
@@ -187,21 +187,8 @@ def test_simulated_traffic_and_a_late_batch_build_identical_marts_on_spark(
         assert main(["ingest", *load, "--to-parquet", str(raw), str(path)]) == 0
         seconds = spark_build(raw, spark)
         print(f"\nspark build after batch {number}: {seconds:.1f} s")
-        _assert_identical(duck, spark)
+        assert_identical(duck, spark)
 
     # the second build on Spark was incremental: it started from the first one's watermark
     builds = _successful_builds(spark)
     assert len(builds) == 2 and builds[0][1] == builds[1][1]
-
-
-def test_the_kpi_fixture_builds_identical_marts_on_spark(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> None:
-    """America/New_York reporting across the spring-forward day, business hours and a
-    holiday: the KPI fixture's project copy and events (tests/test_kpis.py)."""
-    kpi_db: Path = request.getfixturevalue("kpi_warehouse")
-    events = kpi_db.parent / "kpi_events.ndjson"
-    assert main(["ingest", "--quiet", "--to-parquet", str(tmp_path / "raw"), str(events)]) == 0
-    seconds = spark_build(tmp_path / "raw", tmp_path / "spark", project=kpi_db.parent / "project")
-    print(f"\nspark build of the KPI fixture: {seconds:.1f} s")
-    _assert_identical(kpi_db, tmp_path / "spark")
