@@ -95,14 +95,7 @@ def _write(
         if files is None:
             # no rows: an empty file still gives readers the table's schema (Spark cannot
             # read a table folder that does not exist)
-            _copy_empty(
-                con,
-                table.name,
-                lake
-                / table.name.removeprefix("raw.")
-                / f"event_date={loaded_at.date()}"
-                / f"{summary.load_id}_empty.parquet",
-            )
+            _copy_empty(con, table.name, loaded_at.date().isoformat(), lake, summary.load_id)
             continue
         rows = f"select *, {lineage} from ({new_rows_sql(table, files, stored=None)})"
         _copy(con, table.name, rows, _EVENT_DATE[table.name], lake, summary.load_id)
@@ -144,9 +137,13 @@ def _typed_columns(con: duckdb.DuckDBPyConnection, table: str) -> str:
     return ", ".join(f"cast({name} as {kind}) as {name}" for name, kind in columns)
 
 
-def _copy_empty(con: duckdb.DuckDBPyConnection, table: str, file: Path) -> None:
-    """A Parquet file of no rows with `table`'s columns (a partitioned COPY writes no file)."""
-    file.parent.mkdir(parents=True, exist_ok=True)
+def _copy_empty(
+    con: duckdb.DuckDBPyConnection, table: str, date: str, lake: Path, load_id: str
+) -> None:
+    """A Parquet file of no rows with `table`'s columns in the partition of `date` (a
+    partitioned COPY of no rows writes no file)."""
+    file = lake / table.removeprefix("raw.") / f"event_date={date}" / f"{load_id}_empty.parquet"
+    file.parent.mkdir(parents=True)
     target = str(file).replace("'", "''")
     con.execute(
         f"copy (select {_typed_columns(con, table)} from {table} where false) "

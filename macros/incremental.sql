@@ -7,9 +7,9 @@
     It is only ever appended to (Spark cannot update a Parquet table): the `on-run-start` hook
     creates the table if it is missing and writes the build's `running` row; the `on-run-end`
     hook writes a second row, a copy of it with the final status, `success` only when every
-    model of the project ran and no node errored, failed or was skipped. Models read "what is new" against the last successful
-    build, so a failed or partial build simply makes the next one reprocess everything since
-    that success (delete+insert by key is idempotent).
+    model of the project ran and no node errored, failed or was skipped. Models read "what is
+    new" against the last successful build, so a failed or partial build simply makes the next
+    one reprocess everything since that success (delete+insert by key is idempotent).
 
     A build log row is only a valid starting point for the same project: its fingerprint
     covers the models, seeds, project macros and vars. When it differs (new code, an edited
@@ -237,17 +237,18 @@
 {#-
     The rows an incremental model replaces besides those of its unique keys: its config
     `rebuild_set`, {'key': <its columns, SQL>, 'keys_model': <change-set model>, 'keys_columns':
-    <that model's columns, SQL>}, names the keys it recomputes, so that a row whose key no
-    longer exists (a conversation id that merged into another, a leg that is no longer an agent
-    leg) disappears. Returns the predicate on the model's stored rows, or none when the model
-    names no rebuild set or is built whole.
+    <that model's columns, SQL; the same as `key` when left out>}, names the keys it
+    recomputes, so that a row whose key no longer exists (a conversation id that merged into
+    another, a leg that is no longer an agent leg) disappears. Returns the predicate on the
+    model's stored rows, or none when the model names no rebuild set or is built whole.
 -#}
 {% macro rebuild_set_predicate() -%}
     {%- set rebuild_set = config.get('rebuild_set') -%}
     {%- if not rebuild_set or not is_incremental() -%}
         {{- return(none) -}}
     {%- endif -%}
-    {{- return('(' ~ rebuild_set.key ~ ') in (select ' ~ rebuild_set.keys_columns ~ ' from ' ~ ref(rebuild_set.keys_model) ~ ')') -}}
+    {%- set keys_columns = rebuild_set.get('keys_columns', rebuild_set.key) -%}
+    {{- return('(' ~ rebuild_set.key ~ ') in (select ' ~ keys_columns ~ ' from ' ~ ref(rebuild_set.keys_model) ~ ')') -}}
 {%- endmacro %}
 
 

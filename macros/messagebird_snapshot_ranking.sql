@@ -6,8 +6,8 @@
     object its snapshot count, its latest load and its `snapshot_recency` (1 = the winner:
     latest updatedAt, then the later status, then the larger object_hash, so the choice never
     depends on arrival order). Copies of one snapshot (one object_hash: a Parquet raw layer
-    keeps every load's rows, DuckDB's raw keeps one) count once, as their earliest received
-    copy (then the earliest loaded, as the ingest keeps it).
+    keeps every load's rows, DuckDB's raw keeps one) count once, as the copy the ingest would
+    keep (macros/copy_number.sql).
 -#}
 {% macro messagebird_snapshot_ranking(snapshots, statuses, key) -%}
     select
@@ -29,10 +29,7 @@
     from (
         select
             copies.*,
-            row_number() over (
-                partition by copies.object_hash
-                order by copies.received_at nulls last, copies.loaded_at, copies.source_file, copies.source_line
-            ) as copy_number
+            {{ copy_number('copies', 'object_hash') }} as copy_number
         from {{ snapshots }} as copies
     ) as {{ snapshots }}
     left join {{ statuses }}

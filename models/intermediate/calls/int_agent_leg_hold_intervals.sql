@@ -9,9 +9,7 @@
     materialized='incremental',
     unique_key='agent_leg_id',
     rebuild_set={
-        'key': 'agent_leg_id',
-        'keys_model': 'int_dialpad__legs_to_rebuild',
-        'keys_columns': 'leg_id',
+        'key': 'agent_leg_id', 'keys_model': 'int_dialpad__legs_to_rebuild', 'keys_columns': 'leg_id',
     },
 ) }}
 

@@ -10,9 +10,7 @@
     materialized='incremental',
     unique_key='conversation_id',
     rebuild_set={
-        'key': 'conversation_id',
-        'keys_model': 'int_dialpad__legs_to_rebuild',
-        'keys_columns': 'leg_id',
+        'key': 'conversation_id', 'keys_model': 'int_dialpad__legs_to_rebuild', 'keys_columns': 'leg_id',
     },
 ) }}
 

@@ -9,9 +9,7 @@
     materialized='incremental',
     unique_key='leg_id',
     rebuild_set={
-        'key': 'leg_id',
-        'keys_model': 'int_dialpad__legs_to_rebuild',
-        'keys_columns': 'cast(leg_id as ' ~ dbt.type_string() ~ ')',
+        'key': 'leg_id', 'keys_model': 'int_dialpad__legs_to_rebuild', 'keys_columns': 'cast(leg_id as ' ~ dbt.type_string() ~ ')',
     },
 ) }}
 

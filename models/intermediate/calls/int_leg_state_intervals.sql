@@ -8,11 +8,7 @@
 {{ config(
     materialized='incremental',
     unique_key='leg_id',
-    rebuild_set={
-        'key': 'leg_id',
-        'keys_model': 'int_dialpad__legs_to_rebuild',
-        'keys_columns': 'leg_id',
-    },
+    rebuild_set={'key': 'leg_id', 'keys_model': 'int_dialpad__legs_to_rebuild'},
 ) }}
 
 with events as (

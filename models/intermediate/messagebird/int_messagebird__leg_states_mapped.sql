@@ -16,9 +16,7 @@
     materialized='incremental',
     unique_key='leg_id',
     rebuild_set={
-        'key': "'messagebird', leg_id",
-        'keys_model': 'int_legs_to_rebuild',
-        'keys_columns': 'provider, leg_id',
+        'key': "'messagebird', leg_id", 'keys_model': 'int_legs_to_rebuild', 'keys_columns': 'provider, leg_id',
     },
 ) }}
 {{ depends_on_change_set('int_legs_to_rebuild') }}

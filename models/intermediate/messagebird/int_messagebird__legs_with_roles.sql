@@ -16,11 +16,7 @@
 {{ config(
     materialized='incremental',
     unique_key='leg_id',
-    rebuild_set={
-        'key': 'call_id',
-        'keys_model': 'int_messagebird__calls_to_rebuild',
-        'keys_columns': 'call_id',
-    },
+    rebuild_set={'key': 'call_id', 'keys_model': 'int_messagebird__calls_to_rebuild'},
 ) }}
 
 with legs as (

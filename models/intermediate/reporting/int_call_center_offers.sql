@@ -6,9 +6,7 @@
     materialized='incremental',
     unique_key=['provider', 'offer_id'],
     rebuild_set={
-        'key': 'provider, offer_id',
-        'keys_model': 'int_legs_to_rebuild',
-        'keys_columns': 'provider, leg_id',
+        'key': 'provider, offer_id', 'keys_model': 'int_legs_to_rebuild', 'keys_columns': 'provider, leg_id',
     },
 ) }}
 

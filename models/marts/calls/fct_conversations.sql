@@ -8,11 +8,7 @@
 {{ config(
     materialized='incremental',
     unique_key=['provider', 'conversation_id'],
-    rebuild_set={
-        'key': 'provider, conversation_id',
-        'keys_model': 'int_conversations_to_rebuild',
-        'keys_columns': 'provider, conversation_id',
-    },
+    rebuild_set={'key': 'provider, conversation_id', 'keys_model': 'int_conversations_to_rebuild'},
 ) }}
 
 {%- set conversation_columns = [

@@ -37,14 +37,7 @@ deduplicated as (
     -- the earliest received copy (then the earliest loaded, as the ingest keeps it) wins
     select
         source.*,
-        row_number() over (
-            partition by source.event_hash
-            order by
-                source.received_at nulls last,
-                source.loaded_at,
-                source.source_file,
-                source.source_line
-        ) as copy_number
+        {{ copy_number('source', 'event_hash') }} as copy_number
     from source
 
 ),
