@@ -438,9 +438,13 @@ def log_file(
     con: duckdb.DuckDBPyConnection, file: StagedFile, result: FileSummary, load_id: str
 ) -> None:
     """One raw.load_log row for a file this load read."""
-    _rowcount(
-        con,
-        "insert into raw.load_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    con.execute(
+        """
+        insert into raw.load_log (
+            load_id, path, file_sha256, file_bytes, start_offset, end_line, read_count,
+            loaded_count, duplicate_count, quarantined_count, started_at, finished_at
+        ) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """,
         [
             load_id,
             file.path,

@@ -94,12 +94,16 @@ create table if not exists raw.dialpad_call_events (
     loaded_at                  timestamp not null
 );
 
+-- raw.quarantine is the dead-letter queue (docs/operations.md): a row is open until a later
+-- load or `callmart quarantine retry` loads what it held (released_at, released_load_id).
+-- A failed file (unreadable_file, corrupt_gzip, invalid_json_document) is one row with
+-- source_line 0, no text, and the file's size and content hash.
 create table if not exists raw.quarantine (
     source_file                varchar not null,
-    source_line                bigint not null,
-    raw_text                   varchar using compression zstd not null,
-    raw_hash                   varchar not null,  -- sha256 of raw_text: a re-read adds no row
-    reason                     varchar not null,  -- a QuarantineReason code
+    source_line                bigint not null,   -- 0 for a failed file
+    raw_text                   varchar using compression zstd not null,  -- '' for a failed file
+    raw_hash                   varchar not null,  -- sha256 of raw_text (of the file, for a failed file): a re-read adds no row
+    reason                     varchar not null,  -- a QuarantineReason code (the latest attempt's)
     detail                     varchar,
     load_id                    varchar not null,
     loaded_at                  timestamp not null
@@ -164,3 +168,19 @@ create table if not exists raw.messagebird_legs (
     load_id                    varchar not null,
     loaded_at                  timestamp not null
 );
+
+-- Columns added after the first release, here so that a warehouse created before gets them too
+-- (NULL on its old rows, read as "not known" by the models and `callmart status`).
+-- time fields of the payload (or the envelope's received_at) nulled because they fall outside
+-- the plausible window (docs/ingest.md, "Impossible times")
+alter table raw.dialpad_call_events add column if not exists implausible_time_fields varchar[];
+alter table raw.messagebird_calls add column if not exists implausible_time_fields varchar[];
+alter table raw.messagebird_legs add column if not exists implausible_time_fields varchar[];
+alter table raw.quarantine add column if not exists provider varchar;  -- dialpad | messagebird | NULL: cannot be told
+alter table raw.quarantine add column if not exists received_at timestamp;  -- the envelope's, to decode an element again
+alter table raw.quarantine add column if not exists file_bytes bigint;  -- a failed file's size
+alter table raw.quarantine add column if not exists released_at timestamp;  -- when what it held was loaded
+alter table raw.quarantine add column if not exists released_load_id varchar;  -- the load or retry that loaded it
+alter table raw.load_log add column if not exists end_offset bigint;  -- bytes consumed: a pending last line is not
+alter table raw.load_log add column if not exists consumed_sha256 varchar;  -- sha256 of the first end_offset bytes
+alter table raw.load_log add column if not exists pending_count bigint;  -- 1 when an unfinished last line was left pending
