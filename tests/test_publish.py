@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+import pytest
 
+import ingest.errors
 from ingest.cli import main
-from ingest.publish import published_path
+from ingest.errors import CallmartError, DiskFullError, disk_full_error
+from ingest.publish import (
+    STORAGE_VERSION_NUMBER,
+    publish_marts,
+    published_path,
+    storage_version_number,
+)
 from ingest.sample import write_sample
 
 READER = """
@@ -90,3 +101,170 @@ def test_a_reader_during_a_load_sees_only_whole_builds(tmp_path: Path) -> None:
     assert observed["seen"][-1][0] == after
     assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
     assert os.access(published, os.R_OK)
+    # both files stay in DuckDB 1.1's format through a second load and build (CONTRACT §10)
+    assert storage_version_number(db) == STORAGE_VERSION_NUMBER == 64
+    assert storage_version_number(published) == 64
+
+
+def _small_warehouse(db: Path, rows: int = 3) -> None:
+    """A warehouse with two marts (commented as persist_docs comments them), a view, raw."""
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema marts")
+        con.execute("create schema raw")
+        con.execute(
+            f"create table marts.fct_a as select range as id, 'x' || range as label from range({rows})"
+        )
+        con.execute('create table marts."b b" as select 1 as "it\'s"')
+        con.execute("create view marts.v as select 1 as one")
+        con.execute("create table raw.events as select 1 as id")
+        con.execute("comment on table marts.fct_a is 'One row per a; it''s $quoted$'")
+        con.execute("comment on column marts.fct_a.label is 'The label:\n  two lines'")
+        con.execute('comment on column marts."b b"."it\'s" is \'a "quoted" column\'')
+
+
+def test_publish_copies_the_marts_and_their_comments_in_duckdb_11_format(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    _small_warehouse(db)
+
+    published = publish_marts(db)
+
+    assert published == tmp_path / "w.marts.duckdb"
+    assert storage_version_number(published) == 64  # DuckDB 1.1's (tests/test_duckdb_compat.py)
+    with duckdb.connect(str(published), read_only=True) as con:
+        assert con.execute(
+            "select schema_name, table_name, comment from duckdb_tables() order by 2"
+        ).fetchall() == [("marts", "b b", None), ("marts", "fct_a", "One row per a; it's $quoted$")]
+        assert con.execute(
+            "select table_name, column_name, comment from duckdb_columns() "
+            "where schema_name = 'marts' order by 1, 2"
+        ).fetchall() == [
+            ("b b", "it's", 'a "quoted" column'),
+            ("fct_a", "id", None),
+            ("fct_a", "label", "The label:\n  two lines"),
+        ]
+        assert con.execute("select * from marts.fct_a order by id").fetchall() == [
+            (0, "x0"),
+            (1, "x1"),
+            (2, "x2"),
+        ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.duckdb", "w.marts.duckdb"]
+
+
+KILLED_PUBLISH = """
+import os, signal, sys
+from pathlib import Path
+import ingest.publish
+os.replace = lambda *args: os.kill(os.getpid(), signal.SIGKILL)  # killed before the swap
+ingest.publish.publish_marts(Path(sys.argv[1]))
+"""
+
+
+def test_a_publish_removes_what_a_killed_publish_left(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    _small_warehouse(db, rows=3)
+    publish_marts(db)
+    _small_warehouse(tmp_path / "next.duckdb", rows=5)
+    shutil.move(tmp_path / "next.duckdb", db)  # the next build's marts
+    killed = subprocess.run([sys.executable, "-c", KILLED_PUBLISH, str(db)], check=False)
+    assert killed.returncode == -9
+    left = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert len(left) == 1 and left[0].startswith(".w.marts.duckdb.")
+    # a write-ahead log of a copy killed mid-write, and files that are not ours to remove
+    (tmp_path / f".w.marts.duckdb.{'0' * 32}.tmp.wal").write_text("wal")
+    keep = [".w.marts.duckdb.mine.tmp", f".x.marts.duckdb.{'0' * 32}.tmp", "w.duckdb.tmp"]
+    for name in keep:
+        (tmp_path / name).write_text("keep")
+    with duckdb.connect(str(published_path(db)), read_only=True) as con:  # still the old build
+        assert con.execute("select count(*) from marts.fct_a").fetchone() == (3,)
+
+    publish_marts(db)
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["w.duckdb", "w.marts.duckdb", *keep]
+    )
+    with duckdb.connect(str(published_path(db)), read_only=True) as con:
+        assert con.execute("select count(*) from marts.fct_a").fetchone() == (5,)
+
+
+def test_disk_full_is_told_in_one_line_whatever_duckdb_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The translation itself, on the errors DuckDB gave on a full disk (and the free space
+    of the file system when no error says it)."""
+    path = tmp_path / "w.duckdb"
+    wrote = duckdb.IOException(
+        'IO Error: Could not write file "w.duckdb.wal": No space left on device'
+    )
+    full = disk_full_error(wrote, path)
+    assert isinstance(full, DiskFullError) and isinstance(full, CallmartError)
+    assert str(full) == f"no space left on device at {path}"
+    try:  # the rollback after the failed commit hides the cause
+        try:
+            raise wrote
+        except duckdb.Error:
+            raise duckdb.TransactionException(
+                "TransactionContext Error: cannot rollback - no transaction is active"
+            ) from None
+    except duckdb.Error as rollback:
+        assert rollback.__context__ is wrote
+        assert str(disk_full_error(rollback, path)) == f"no space left on device at {path}"
+    assert disk_full_error(OSError(errno.ENOSPC, "No space left on device"), path) is not None
+    assert disk_full_error(OSError(errno.EDQUOT, "Disk quota exceeded"), path) is not None
+
+    thrift = duckdb.IOException("Invalid Input Error: Invalid thrift: transport error")
+    assert disk_full_error(thrift, path) is None  # tmp_path's disk has room
+    assert disk_full_error(duckdb.CatalogException("Table x does not exist"), path) is None
+
+    class Full:  # what os.statvfs says of a full file system
+        f_bavail, f_frsize = 3, 4096
+
+    monkeypatch.setattr(ingest.errors.os, "statvfs", lambda folder: Full())
+    assert str(disk_full_error(thrift, path)) == f"no space left on device at {path}"
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 16 MiB tmpfs: a real full disk. Needs the right to mount (root, outside a locked
+    container); the test skips where mounting is refused, and the translation is still
+    tested by test_disk_full_is_told_in_one_line_whatever_duckdb_says."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    try:
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(folder)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        refused = done.stderr.strip() if done.returncode != 0 else ""
+    except OSError as error:  # no mount command
+        refused = str(error)
+    if refused:
+        pytest.skip(f"cannot mount a tmpfs here ({refused}): no real full disk")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def test_publish_on_a_real_full_disk(small_disk: Path) -> None:
+    db = small_disk / "w.duckdb"
+    _small_warehouse(db, rows=3)
+    publish_marts(db)
+    _small_warehouse(small_disk / "next.duckdb", rows=300_000)
+    os.replace(small_disk / "next.duckdb", db)
+    free = shutil.disk_usage(small_disk).free
+    with (small_disk / "filler").open("wb") as filler:  # all but 64 KiB taken
+        filler.write(b"\0" * (free - 64 * 1024))
+
+    with pytest.raises(DiskFullError) as raised:
+        publish_marts(db)
+
+    assert str(raised.value) == f"no space left on device at {small_disk / 'w.marts.duckdb'}"
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler", "w.duckdb", "w.marts.duckdb"]
+    with duckdb.connect(str(small_disk / "w.marts.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from marts.fct_a").fetchone() == (3,)  # untouched
+    (small_disk / "filler").unlink()
+    publish_marts(db)  # room again: it publishes
+    with duckdb.connect(str(small_disk / "w.marts.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from marts.fct_a").fetchone() == (300_000,)

@@ -5,8 +5,11 @@
 --
 -- Identity hashes are unique by construction (a load inserts only hashes not stored yet), not
 -- by a primary key: DuckDB keeps a key's whole index in memory, which at tens of millions of
--- events would cost more than the load itself. Payload texts are stored with zstd: about a
--- quarter of the default's size, and faster to write.
+-- events would cost more than the load itself. Payload texts use DuckDB's default compression
+-- (FSST), not zstd: zstd columns need storage format 1.2, and the warehouse stays in DuckDB
+-- 1.1's so that any BI tool's DuckDB opens it (CONTRACT section 10; ingest/publish.py). zstd
+-- stored them in less than half the space (the bundled simulator's 226k events: 48 MB, 111 MB
+-- without).
 
 create schema if not exists raw;
 
@@ -87,7 +90,7 @@ create table if not exists raw.dialpad_call_events (
     received_at                timestamp,   -- the envelope's received_at (UTC), if any
     event_at                   timestamp not null,
     event_at_source            varchar not null,  -- event | received | fallback
-    payload                    json using compression zstd not null,  -- the decoded payload, canonical
+    payload                    json not null,  -- the decoded payload, canonical
     source_file                varchar not null,
     source_line                bigint not null,
     load_id                    varchar not null,
@@ -101,7 +104,7 @@ create table if not exists raw.dialpad_call_events (
 create table if not exists raw.quarantine (
     source_file                varchar not null,
     source_line                bigint not null,   -- 0 for a failed file
-    raw_text                   varchar using compression zstd not null,  -- '' for a failed file
+    raw_text                   varchar not null,  -- '' for a failed file
     raw_hash                   varchar not null,  -- sha256 of raw_text (of the file, for a failed file): a re-read adds no row
     reason                     varchar not null,  -- a QuarantineReason code (the latest attempt's)
     detail                     varchar,
@@ -139,7 +142,7 @@ create table if not exists raw.messagebird_calls (
     updated_at                 timestamp,
     ended_at                   timestamp,
     received_at                timestamp,
-    payload                    json using compression zstd not null,
+    payload                    json not null,
     source_file                varchar not null,
     source_line                bigint not null,
     load_id                    varchar not null,
@@ -162,7 +165,7 @@ create table if not exists raw.messagebird_legs (
     answered_at                timestamp,
     ended_at                   timestamp,
     received_at                timestamp,
-    payload                    json using compression zstd not null,
+    payload                    json not null,
     source_file                varchar not null,
     source_line                bigint not null,
     load_id                    varchar not null,
