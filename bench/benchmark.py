@@ -1,6 +1,7 @@
 """callmart's benchmark: builds its own data with the simulator and prints its figures.
 
     .venv/bin/python bench/benchmark.py --events 1000000 [--work DIR] [--skip-jwt]
+        [--json-array-mb 300]
 
 Each step runs as its own process on the same files, and its peak RSS is the peak of the sum
 over its whole process tree (the load's worker processes included), sampled every 50 ms:
@@ -9,7 +10,11 @@ over its whole process tree (the load's worker processes included), sampled ever
 2. `callmart ingest` of the NDJSON;
 3. `callmart ingest` of the same events as JWT lines (into a second warehouse);
 4. the full build (`callmart build`) of the NDJSON warehouse;
-5. a 1% batch of new events: its ingest and its incremental build on top of the warehouse.
+5. a 1% batch of new events: its ingest and its incremental build on top of the warehouse;
+6. `callmart status` on that warehouse (what a scheduler's health check costs);
+7. with `--json-array-mb N`: the NDJSON's first N MB as one `.json` array, ingested under a
+   512 MB memory limit (`CALLMART_MEMORY_LIMIT`): the array is streamed, so peak RSS stays
+   flat however big the document.
 It prints seconds, events per second and peak RSS for each, and the ratios ingest/read_json
 and (1% batch build)/(full build). Not a test: a script that reports; docs/performance.md
 keeps the figures.
@@ -50,6 +55,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000, help="distinct events to build")
     parser.add_argument("--work", type=Path, default=None, help="folder for data and warehouses")
     parser.add_argument("--skip-jwt", action="store_true", help="skip the JWT ingest step")
+    parser.add_argument(
+        "--json-array-mb", type=int, default=0, help="also ingest a .json array of this size"
+    )
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="callmart-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -69,6 +77,12 @@ def main() -> None:
     rows.append(_step("callmart build (full)", events, _callmart("build", db)))
     rows.append(_step("1% batch: ingest", batch_events, _callmart("ingest", db, batch)))
     rows.append(_step("1% batch: build", batch_events, _callmart("build", db)))
+    rows.append(_step("callmart status", 1, _callmart("status", db)))
+    if args.json_array_mb:
+        array, elements = _json_array(work, ndjson, args.json_array_mb << 20)
+        name = f"ingest .json array {array.stat().st_size >> 20} MB (512MB limit)"
+        command = _callmart("ingest", work / "array.duckdb", array)
+        rows.append(_step(name, elements, command, {"CALLMART_MEMORY_LIMIT": "512MB"}))
 
     print(f"\n{'step':34} {'seconds':>8} {'events/s':>10} {'peak RSS MB':>12}")
     for name, count, seconds, rss in rows:
@@ -181,8 +195,29 @@ def _callmart(command: str, db: Path, *paths: Path) -> list[str]:
     return [str(callmart), command, "--quiet", "--db", str(db), *map(str, paths)]
 
 
-def _step(name: str, count: int, command: list[str]) -> tuple[str, int, float, float]:
-    env = {**os.environ, "DIALPAD_WEBHOOK_SECRET": SECRET.decode()}
+def _json_array(work: Path, ndjson: Path, size: int) -> tuple[Path, int]:
+    """The NDJSON's first lines, up to `size` bytes, as one pretty-printed JSON array."""
+    array = work / f"array-{size >> 20}mb.json"
+    elements = 0
+    with ndjson.open("rb") as lines, array.open("wb") as out:
+        out.write(b"[\n")
+        written = 2
+        for line in lines:
+            if written + len(line) > size:
+                break
+            out.write((b",\n  " if elements else b"  ") + line.rstrip(b"\n"))
+            written += len(line) + 4
+            elements += 1
+        out.write(b"\n]\n")
+    for stale in work.glob("array.duckdb*"):
+        stale.unlink()
+    return array, elements
+
+
+def _step(
+    name: str, count: int, command: list[str], extra_env: dict[str, str] | None = None
+) -> tuple[str, int, float, float]:
+    env = {**os.environ, "DIALPAD_WEBHOOK_SECRET": SECRET.decode(), **(extra_env or {})}
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     peak = _PeakRss(process.pid)

@@ -30,6 +30,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest.children import preexec
 from ingest.errors import BuildError, CallmartError
 from ingest.load import connect
 from ingest.publish import publish_marts
@@ -95,7 +96,12 @@ def run_dbt_build(
         args.append("--full-refresh")
     if quiet:
         args.append("--quiet")
-    completed = subprocess.run([sys.executable, "-c", _DBT, *args], env=env, check=False)
+    completed = subprocess.run(
+        [sys.executable, "-c", _DBT, *args],
+        env=env,
+        check=False,
+        preexec_fn=preexec(os.getpid()),  # a killed build takes dbt (and its lock) with it
+    )
     if not results.is_file():
         raise BuildError(f"dbt build could not run (exit status {completed.returncode})")
     summary = _summarise(json.loads(results.read_text()), completed.returncode == 0)

@@ -15,29 +15,38 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 import msgspec
 
 Number = msgspec.Raw  # a JSON float, as its exact text
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _DECODER = msgspec.json.Decoder(float_hook=msgspec.Raw)
 _ENCODER = msgspec.json.Encoder(order="sorted")
 
 
+class TooDeep(ValueError):
+    """JSON nested deeper than the parsers go (no real payload is): never loaded as data."""
+
+
 def loads(text: str | bytes) -> Any:
-    """Parse JSON keeping each float's text (as `Number`); raises ValueError when not JSON."""
+    """Parse JSON keeping each float's text (as `Number`); raises ValueError when not JSON
+    (TooDeep when it nests too deeply to parse)."""
     try:
         return _DECODER.decode(text)
     except msgspec.DecodeError:
         return _loads_exact(text)
+    except RecursionError as error:
+        raise TooDeep("JSON nested too deeply") from error
 
 
 def _loads_exact(text: str | bytes) -> Any:
     try:
         return json.loads(text, parse_float=_number_text, parse_constant=_reject_constant)
     except RecursionError as error:
-        raise ValueError("JSON nested too deeply") from error
+        raise TooDeep("JSON nested too deeply") from error
 
 
 def _number_text(text: str) -> Number:
@@ -49,11 +58,18 @@ def _reject_constant(name: str) -> None:
 
 
 def canonical_json(value: Any) -> str:
-    """Keys sorted, no whitespace, every number as its source text."""
+    """Keys sorted, no whitespace, every number as its source text.
+
+    A lone surrogate escape (`"\\ud800"`: valid JSON grammar, but no Unicode character) becomes
+    U+FFFD, as every UTF-8 writer and DuckDB's JSON type require; two payloads that differ only
+    there are one event. Raises TooDeep for a value nested too deeply to write.
+    """
     try:
         return _ENCODER.encode(value).decode()
     except UnicodeEncodeError:  # a string holding a lone surrogate
-        return _dump_exact(value)
+        return _LONE_SURROGATE.sub("\ufffd", _dump_exact(value))
+    except RecursionError as error:
+        raise TooDeep("JSON nested too deeply") from error
 
 
 def as_number(value: object) -> float | int | None:

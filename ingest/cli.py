@@ -1,26 +1,32 @@
 """`callmart`: ingest landing files, build the dbt project, or both. Errors are caught here only.
 
-Exit status 0 on success (quarantined records included, the summary says how many); 1 with one
-line on stderr on a fatal error.
+Exit status 0 on success (quarantined records and failed files included, the summary says how
+many); 1 with one line on stderr on a fatal error.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
+import duckdb
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ingest.build import BuildSummary, SparkTarget, run_dbt_build
 from ingest.decode import Decoder
-from ingest.errors import CallmartError, SecretError
-from ingest.lake import export_files
-from ingest.load import LoadSummary, connect, load_files
+from ingest.errors import CallmartError, SecretError, disk_full_error
+from ingest.lake import export_files, retry_lake_quarantine
+from ingest.load import LoadSummary, RetrySummary, connect, load_files, retry_quarantine
 from ingest.read import expand_paths
+from ingest.warehouse import held_open, require_warehouse, writing
 
 SAMPLE_DIR = Path(__file__).parent / "sample"
 SECRET_ENV = "DIALPAD_WEBHOOK_SECRET"
@@ -35,14 +41,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(f"error: {error}")
         return 1
     except KeyboardInterrupt:
-        _fail("interrupted; nothing from the unfinished load was kept")
+        _fail("interrupted; nothing from the unfinished command was kept")
         return 130
     except Exception as error:  # a bug or an environment fault: still one line, unless asked
+        full = disk_full_error(error, _written_path(args))
+        if full is not None:
+            _fail(f"error: {full}")
+            return 1
         if os.environ.get("CALLMART_DEBUG"):
             raise
         reason = " ".join(str(error).split())[:300]
         _fail(f"unexpected {type(error).__name__}: {reason} (CALLMART_DEBUG=1 shows more)")
         return 1
+
+
+def _written_path(args: argparse.Namespace) -> Path:
+    """Where the command writes: a full disk there is what an OS or DuckDB error reports."""
+    lake = getattr(args, "to_parquet", None) or getattr(args, "lake", None)
+    if lake:
+        return Path(lake).resolve()
+    return _db_path(args) if hasattr(args, "db") else Path.cwd()
 
 
 def _out() -> Console:
@@ -55,15 +73,23 @@ def _fail(message: str) -> None:
     print(f"callmart: {' '.join(message.split())}", file=sys.stderr)
 
 
+def _version() -> str:
+    try:
+        return version("callmart")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="callmart",
         description="Load Dialpad and MessageBird call payloads into DuckDB; build the call marts.",
     )
+    parser.add_argument("--version", action="version", version=f"callmart {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     ingest = commands.add_parser("ingest", help="load landing files into the raw layer")
-    _warehouse_options(ingest)
+    _warehouse_options(ingest, writes=True)
     _load_options(ingest)
     ingest.add_argument(
         "--to-parquet",
@@ -79,7 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     ingest.set_defaults(handler=_ingest)
 
     build = commands.add_parser("build", help="run the dbt project (models and tests)")
-    _warehouse_options(build)
+    _warehouse_options(build, writes=True)
     _full_refresh_option(build)
     build.add_argument(
         "--target",
@@ -106,7 +132,7 @@ def _parser() -> argparse.ArgumentParser:
     build.set_defaults(handler=_build)
 
     run = commands.add_parser("run", help="ingest, then build (no PATH: the bundled sample)")
-    _warehouse_options(run)
+    _warehouse_options(run, writes=True)
     _load_options(run)
     _full_refresh_option(run)
     run.add_argument(
@@ -117,10 +143,49 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=_run)
 
+    status = commands.add_parser(
+        "status", help="what the warehouse holds and how healthy the feed is (read-only)"
+    )
+    _warehouse_options(status, writes=False)
+    _json_option(status)
+    status.set_defaults(handler=_status)
+
+    quarantine = commands.add_parser(
+        "quarantine",
+        help="the open quarantine (the dead-letter queue) by reason and file (read-only); "
+        "`quarantine retry` decodes it again",
+    )
+    _warehouse_options(quarantine, writes=False)
+    _json_option(quarantine)
+    quarantine.set_defaults(handler=_quarantine)
+    actions = quarantine.add_subparsers(dest="action", metavar="ACTION")
+    retry = actions.add_parser(
+        "retry",
+        help="decode the open quarantined records again with today's secrets and keys, re-read "
+        "failed files that are still there, and load what now decodes",
+    )
+    _warehouse_options(retry, writes=True)
+    _load_options(retry)
+    retry.add_argument(
+        "--reason",
+        action="append",
+        default=[],
+        metavar="R",
+        help="only records quarantined for this reason (repeatable; default: every reason)",
+    )
+    retry.add_argument(
+        "--lake",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="retry the quarantine of a Parquet lake (`ingest --to-parquet DIR`) instead",
+    )
+    retry.set_defaults(handler=_retry)
+
     report = commands.add_parser(
         "report", help="write a self-contained HTML report of the contact-center KPIs"
     )
-    _warehouse_options(report)
+    _warehouse_options(report, writes=False)
     report.add_argument(
         "--out", type=Path, default=Path("callmart_report.html"), help="the HTML file to write"
     )
@@ -137,7 +202,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _warehouse_options(parser: argparse.ArgumentParser) -> None:
+def _warehouse_options(parser: argparse.ArgumentParser, writes: bool) -> None:
     parser.add_argument(
         "--db",
         type=Path,
@@ -145,6 +210,19 @@ def _warehouse_options(parser: argparse.ArgumentParser) -> None:
         help="the DuckDB warehouse file (default: $CALLMART_DB, else ./warehouse.duckdb)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress; errors only")
+    if writes:
+        parser.add_argument(
+            "--wait",
+            type=float,
+            default=0.0,
+            metavar="SECONDS",
+            help="while another callmart process writes the warehouse, wait this long for it "
+            "(default 0: stop at once, saying the warehouse is busy)",
+        )
+
+
+def _json_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
 
 
 def _load_options(parser: argparse.ArgumentParser) -> None:
@@ -199,15 +277,42 @@ def _decoder(args: argparse.Namespace, dialpad_secret_file: Path | None) -> Deco
     )
 
 
+@contextmanager
+def _writing(args: argparse.Namespace) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The warehouse, held for writing and open, for the block (CONTRACT sections 1, 9)."""
+    db = _db_path(args)
+    with writing(db, args.wait):
+        try:
+            con = connect(db)
+        except duckdb.IOException as error:
+            raise held_open(db, error) from error
+        try:
+            yield con
+        finally:
+            con.close()
+
+
 def _ingest(args: argparse.Namespace) -> int:
-    _ingest_paths(args, args.paths, _decoder(args, args.jwt_secret_file))
+    decoder = _decoder(args, args.jwt_secret_file)
+    if args.to_parquet:
+        _lake_paths(args, args.paths, decoder)
+    else:
+        with _writing(args) as con:
+            _ingest_paths(args, con, args.paths, decoder)
     return 0
 
 
 def _build(args: argparse.Namespace) -> int:
-    spark = _spark_target(args) if args.target == "spark" else None
-    summary = run_dbt_build(_db_path(args), args.full_refresh, quiet=args.quiet, spark=spark)
-    _report_build(args, summary)
+    if args.target == "spark":
+        summary = run_dbt_build(
+            _db_path(args), args.full_refresh, quiet=args.quiet, spark=_spark_target(args)
+        )
+        _report_build(args, summary)
+        return 0
+    db = _db_path(args)
+    require_warehouse(db)
+    with writing(db, args.wait):
+        _report_build(args, run_dbt_build(db, args.full_refresh, quiet=args.quiet))
     return 0
 
 
@@ -235,15 +340,169 @@ def _run(args: argparse.Namespace) -> int:
         paths = [str(SAMPLE_DIR / "landing")]
         if secret_file is None and not os.environ.get(SECRET_ENV):
             secret_file = SAMPLE_DIR / "jwt_secret.txt"  # the sample's own, sample-only secret
-    _ingest_paths(args, paths, _decoder(args, secret_file))
-    _report_build(args, run_dbt_build(_db_path(args), args.full_refresh, quiet=args.quiet))
+    decoder = _decoder(args, secret_file)
+    db = _db_path(args)
+    with writing(db, args.wait):  # one hold for the load and the build: no writer in between
+        try:
+            con = connect(db)
+        except duckdb.IOException as error:
+            raise held_open(db, error) from error
+        try:
+            _ingest_paths(args, con, paths, decoder)
+        finally:
+            con.close()
+        _report_build(args, run_dbt_build(db, args.full_refresh, quiet=args.quiet))
     return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from ingest.status import read_status
+
+    status = read_status(_db_path(args))
+    if args.json:
+        print(json.dumps(status.as_json(), indent=2))
+        return 0
+    out = _out()
+    out.print(f"callmart status: {status.warehouse}")
+    if status.feed_health:
+        built = max(str(row["last_built_at"]) for row in status.feed_health)
+        out.print(f"feed health as of the last build ({built} UTC, in {status.published.name}):")
+        for row in status.feed_health:
+            out.print(_health_lines(row))
+    else:
+        out.print("feed health: no build has published marts yet (callmart build)")
+    live = status.live
+    if live is None:
+        out.print(
+            "the warehouse is being written now (a load, build or retry): loads since the last "
+            "build are not shown; run status again when it ends"
+        )
+        return 0
+    out.print(f"now: last load finished {_when(live.last_loaded_at)} UTC")
+    if live.open_by_reason:
+        reasons = ", ".join(f"{reason} {count}" for reason, count in live.open_by_reason.items())
+        out.print(f"  open quarantine: {live.open_quarantine_count} ({reasons})")
+    else:
+        out.print("  open quarantine: none")
+    for failed in live.failed_files:
+        out.print(
+            f"  failed file: {failed['path']} ({failed['reason']}: {failed['detail']}; "
+            f"since {_when(failed['since'])})"
+        )
+    for pending in live.pending:
+        out.print(
+            f"  pending: {pending['path']} ends in an unfinished line (loaded up to line "
+            f"{pending['lines_loaded']}; the next load reads the rest)"
+        )
+    if live.open_by_reason:
+        out.print(
+            "  next: `callmart quarantine` lists them by file; fix the cause (a secret, a key, "
+            "a file) and run `callmart quarantine retry` (docs/operations.md)"
+        )
+    return 0
+
+
+_HEALTH_FIGURES = (
+    ("event_count", "events"),
+    ("conversation_count", "conversations"),
+    ("open_leg_count", "open legs"),
+    ("end_inferred_leg_count", "end-inferred legs"),
+    ("reference_only_leg_count", "reference-only legs"),
+    ("estimated_time_interval_count", "estimated intervals"),
+    ("negative_duration_count", "negative durations"),
+    ("implausible_time_count", "implausible times"),
+    ("open_quarantine_count", "open quarantine"),
+    ("failed_file_count", "failed files"),
+    ("pending_line_count", "pending lines"),
+)
+
+
+def _health_lines(row: dict[str, Any]) -> str:
+    figures = "  ".join(
+        f"{label} {row[name]:,}" for name, label in _HEALTH_FIGURES if row.get(name) is not None
+    )
+    return (
+        f"  {row['provider']}: data up to {_when(row.get('data_watermark_at'))}, last loaded "
+        f"{_when(row.get('last_loaded_at'))}\n    {figures}"
+    )
+
+
+def _when(value: object) -> str:
+    return "never" if value is None else str(value)[:19]
+
+
+def _quarantine(args: argparse.Namespace) -> int:
+    from ingest.status import open_quarantine
+
+    rows = open_quarantine(_db_path(args))
+    if args.json:
+        print(json.dumps([{k: _plain(v) for k, v in row.items()} for row in rows], indent=2))
+        return 0
+    out = _out()
+    if not rows:
+        out.print("open quarantine: none")
+        return 0
+    records = sum(row["records"] for row in rows)
+    files = len({row["source_file"] for row in rows})
+    out.print(f"open quarantine: {records} records from {files} files")
+    for row in rows:
+        lines = (
+            "the whole file"
+            if row["first_line"] == 0
+            else f"lines {row['first_line']}-{row['last_line']}"
+        )
+        out.print(
+            f"  {row['reason']:<22} {row['records']:>7}  {row['source_file']} ({lines}; "
+            f"e.g. {row['detail'] or '-'})"
+        )
+    out.print(
+        "fix the cause (set the secret or key, replace the file), then: callmart quarantine retry "
+        "[--reason R] (docs/operations.md)"
+    )
+    return 0
+
+
+def _plain(value: object) -> object:
+    return str(value) if value is not None and not isinstance(value, int | str) else value
+
+
+def _retry(args: argparse.Namespace) -> int:
+    decoder = _decoder(args, args.jwt_secret_file)
+    if args.lake:
+        summary = retry_lake_quarantine(
+            args.lake.resolve(), decoder, args.reason, workers=args.workers
+        )
+    else:
+        with _writing(args) as con:
+            summary = retry_quarantine(
+                con, _db_path(args), decoder, args.reason, workers=args.workers
+            )
+    if not args.quiet:
+        _report_retry(summary)
+    return 0
+
+
+def _report_retry(summary: RetrySummary) -> None:
+    load = summary.load
+    out = _out()
+    out.print(
+        f"quarantine retry: retried {summary.retried} = loaded {load.total('loaded')} + "
+        f"duplicates {load.total('duplicates')} + still quarantined {summary.still_quarantined}; "
+        f"{load.released} quarantine rows released"
+    )
+    if load.quarantined_by_reason:
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(load.quarantined_by_reason.items()))
+        out.print(f"  still quarantined by reason: {reasons}")
+    for path in summary.missing_files:
+        out.print(f"  failed file no longer there (its row stays open): {path}")
 
 
 def _report(args: argparse.Namespace) -> int:
     from ingest.report import write_report
 
-    out = write_report(_db_path(args), args.out)
+    db = _db_path(args)
+    require_warehouse(db)
+    out = write_report(db, args.out)
     if not args.quiet:
         _out().print(f"report: wrote {out}")
     return 0
@@ -262,56 +521,82 @@ def _sample(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ingest_paths(args: argparse.Namespace, given: Sequence[str], decoder: Decoder) -> None:
+def _ingest_paths(
+    args: argparse.Namespace,
+    con: duckdb.DuckDBPyConnection,
+    given: Sequence[str],
+    decoder: Decoder,
+) -> None:
     files = expand_paths(given)
-    lake = getattr(args, "to_parquet", None)
-    target = lake.resolve() if lake else _db_path(args)
-    total = sum(p.stat().st_size for p in files)
-    with _progress(args.quiet or total < 5_000_000) as progress:
-        task = progress.add_task("load", total=total)
-
-        def advance(consumed: int) -> None:
-            progress.advance(task, consumed)
-
-        if lake:
-            summary = export_files(files, decoder, target, advance, args.workers)
-        else:
-            con = connect(target)
-            try:
-                summary = load_files(con, target, files, decoder, advance, args.workers)
-            finally:
-                con.close()
+    db = _db_path(args)
+    with _progress(args.quiet, files) as advance:
+        summary = load_files(con, db, files, decoder, advance, args.workers)
     if not args.quiet:
-        _report_load(summary, target)
+        _report_load(summary, db)
 
 
-def _progress(disable: bool) -> Progress:
-    return Progress(
+def _lake_paths(args: argparse.Namespace, given: Sequence[str], decoder: Decoder) -> None:
+    files = expand_paths(given)
+    lake = args.to_parquet.resolve()
+    with _progress(args.quiet, files) as advance:
+        summary = export_files(files, decoder, lake, advance, args.workers)
+    if not args.quiet:
+        _report_load(summary, lake)
+
+
+@contextmanager
+def _progress(quiet: bool, files: Sequence[Path]) -> Iterator[Callable[[int], None]]:
+    """A progress bar over the bytes of `files` (on stderr, for loads of 5 MB or more)."""
+    total = 0
+    for path in files:
+        with suppress(OSError):  # an unreadable file fails in the load, not here
+            total += path.stat().st_size
+    progress = Progress(
         TextColumn("loading"),
         BarColumn(),
         DownloadColumn(),
         TimeRemainingColumn(),
         console=Console(stderr=True),
-        disable=disable,
+        disable=quiet or total < 5_000_000,
         transient=True,
     )
+    with progress:
+        task = progress.add_task("load", total=total)
+        yield lambda consumed: progress.advance(task, consumed)
 
 
 def _report_load(summary: LoadSummary, target: Path) -> None:
     out = _out()
-    skipped = sum(1 for f in summary.files if f.skipped)
+    skipped = sum(1 for f in summary.files if f.skipped and not f.failed)
     read, loaded = summary.total("read"), summary.total("loaded")
     duplicates, quarantined = summary.total("duplicates"), summary.total("quarantined")
+    pending = summary.total("pending")
+    failed = summary.failed
+    failed_note = f"; {len(failed)} failed" if failed else ""
     out.print(
-        f"ingest: {len(summary.files)} files ({skipped} unchanged, skipped) into {target}\n"
+        f"ingest: {_count(len(summary.files), 'file')} ({skipped} unchanged, skipped{failed_note}) "
+        f"into {target}\n"
         f"  read {read} = loaded {loaded} + duplicates {duplicates} + quarantined {quarantined}"
+        f" + pending {pending}"
     )
     if summary.quarantined_by_reason:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(summary.quarantined_by_reason.items()))
-        out.print(f"  quarantined by reason: {reasons} (see raw.quarantine)")
+        out.print(f"  quarantined by reason: {reasons} (callmart quarantine lists them)")
+    for file in failed:
+        state = "still failing, unchanged" if file.skipped else "quarantined whole"
+        out.print(f"  failed file: {file.path} ({file.failed}: {file.detail}; {state})")
+    for file in summary.files:
+        if file.pending:
+            out.print(f"  pending: {file.path} ends in an unfinished line (read by the next load)")
+    if summary.released:
+        out.print(f"  released {summary.released} quarantine rows: what they held is loaded now")
     if summary.unknown_keys:
         keys = ", ".join(f"{k} {v}" for k, v in summary.unknown_keys.items())
         out.print(f"  payload fields with no raw column (kept in payload): {keys}")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _report_build(args: argparse.Namespace, summary: BuildSummary) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,11 +25,37 @@ from ingest.errors import CallmartError, QuarantineReason, RecordRejected
 from ingest.hs256 import HS256Verifier
 from ingest.read import RawRecord
 
-_JWT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
+# a compact JWT, loosely: pyjwt accepts `=` padding, and a token with extra segments is a
+# malformed JWT rather than text that is not JSON
+_JWT = re.compile(r"[A-Za-z0-9_=-]+(?:\.[A-Za-z0-9_=-]*){2,}")
 _EMPTY_SCALARS = ("", "0")
 _SIGNATURE_HEADER = "messagebird-signature-jwt"
 _MESSAGEBIRD_CALL_KEYS = ("status", "numberId", "createdAt", "updatedAt", "endedAt")
 _MESSAGEBIRD_LEEWAY_S = 1
+_DAY_MS = 86_400_000
+_FAR_MS = 2**63 - 1
+EARLIEST_PLAUSIBLE_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """The instants a payload's times may plausibly hold (docs/ingest.md, "Impossible times"):
+    from 2000-01-01 to a day after the load started. Anything outside is a vendor's clock
+    error or a unit mistake (microseconds, seconds): nulled and counted, never loaded as time."""
+
+    earliest_ms: int
+    latest_ms: int
+
+    @classmethod
+    def for_load_at(cls, started_at_ms: int) -> TimeWindow:
+        return cls(EARLIEST_PLAUSIBLE_MS, started_at_ms + _DAY_MS)
+
+    def contains(self, instant_ms: float) -> bool:
+        return self.earliest_ms <= instant_ms <= self.latest_ms
+
+
+DIALPAD = "dialpad"
+MESSAGEBIRD = "messagebird"
 
 
 class Kind(StrEnum):
@@ -37,6 +64,10 @@ class Kind(StrEnum):
     DIALPAD_EVENT = "dialpad_event"
     MESSAGEBIRD_CALL = "messagebird_call"
     MESSAGEBIRD_LEG = "messagebird_leg"
+
+    @property
+    def provider(self) -> str:
+        return DIALPAD if self is Kind.DIALPAD_EVENT else MESSAGEBIRD
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +81,7 @@ class Event:
     line: int
     raw_text: str
     keys: tuple[str, ...]  # the payload's top-level keys, in its order
+    received_at_implausible: bool = False  # the envelope's received_at was nulled
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +92,8 @@ class Rejected:
     raw_text: str
     reason: QuarantineReason
     detail: str
+    provider: str | None = None  # dialpad | messagebird, where the record tells
+    received_at_ms: int | None = None  # an element's envelope time, to decode it again later
 
 
 def is_empty(value: object) -> bool:
@@ -83,76 +117,118 @@ class _Token:
 
 
 class Decoder:
-    """Turns raw records into events or rejections; holds the secrets, if any.
+    """Turns raw records into events or rejections; holds the secrets, if any, and the window
+    of plausible times of this load.
 
     `secret` verifies Dialpad's HS256 JWT payloads; `messagebird_key` verifies the
     `MessageBird-Signature-JWT` header of captured MessageBird webhooks.
     """
 
-    def __init__(self, secret: bytes | None, messagebird_key: bytes | None = None) -> None:
+    def __init__(
+        self,
+        secret: bytes | None,
+        messagebird_key: bytes | None = None,
+        window: TimeWindow | None = None,
+    ) -> None:
         self._dialpad = _verifier(secret, "Dialpad webhook secret")
         self._messagebird = _verifier(messagebird_key, "MessageBird signing key")
+        now_ms = int(datetime.now(UTC).timestamp() * 1000)
+        self.window = window or TimeWindow.for_load_at(now_ms)
 
     def decode(self, record: RawRecord) -> Iterator[Event | Rejected]:
         """One outcome per record; a list (array or list response) yields one per element."""
         if not record.is_utf8:
             yield Rejected(record.line, record.text, QuarantineReason.NOT_JSON, "not UTF-8 text")
             return
+        received_at_ms = record.received_at_ms
+        implausible = False
         try:
             parsed = _parse(record.text)
-            received_at_ms = None
             if _is_envelope(parsed):
-                parsed, received_at_ms = self._open_envelope(parsed)
+                parsed, received_at_ms, implausible = self._open_envelope(parsed)
         except RecordRejected as rejected:
-            yield Rejected(record.line, record.text, rejected.reason, rejected.detail)
+            yield _rejected(record.line, record.text, rejected)
             return
         for element in _elements(parsed):
             text = record.text if element is parsed else _element_text(element)
-            yield self._outcome(record.line, element, text, received_at_ms)
+            yield self._outcome(record.line, element, text, received_at_ms, implausible)
 
     def _outcome(
-        self, line: int, element: Any, text: str, received_at_ms: int | None
+        self,
+        line: int,
+        element: Any,
+        text: str,
+        received_at_ms: int | None,
+        received_at_implausible: bool,
     ) -> Event | Rejected:
         try:
             payload = self._claims(element.token) if isinstance(element, _Token) else element
             kind = classify(payload)
+            payload_json = canonical.canonical_json(payload)
         except RecordRejected as rejected:
-            return Rejected(line, text, rejected.reason, rejected.detail)
-        payload_json = canonical.canonical_json(payload)
+            return _with_received_at(_rejected(line, text, rejected), received_at_ms)
+        except canonical.TooDeep:
+            return Rejected(line, text, QuarantineReason.NOT_JSON, "JSON nested too deeply")
         event_hash = canonical.sha256_hex(payload_json)
-        return Event(kind, event_hash, payload_json, received_at_ms, line, text, tuple(payload))
+        return Event(
+            kind,
+            event_hash,
+            payload_json,
+            received_at_ms,
+            line,
+            text,
+            tuple(payload),
+            received_at_implausible,
+        )
 
-    def _open_envelope(self, envelope: dict[str, Any]) -> tuple[Any, int | None]:
-        """(what the envelope carries: an object, a list or a JWT; its received_at in unix ms)."""
+    def _open_envelope(self, envelope: dict[str, Any]) -> tuple[Any, int | None, bool]:
+        """(what the envelope carries: an object, a list or a JWT; its received_at in unix ms;
+        whether a received_at outside the plausible window was nulled)."""
         received_at_ms = parse_instant_ms(envelope.get("received_at"), "received_at")
+        implausible = received_at_ms is not None and not self.window.contains(received_at_ms)
+        if implausible:
+            received_at_ms = None
         inner = envelope["body"] if "body" in envelope else envelope["payload"]
         signature = _header(envelope.get("headers"), _SIGNATURE_HEADER)
         if signature is not None:
             if not isinstance(inner, str):
                 detail = "a signed envelope must carry the raw body as text"
-                raise RecordRejected(QuarantineReason.BAD_SIGNATURE, detail)
-            self.verify_messagebird_signature(signature, inner, envelope.get("url"), received_at_ms)
+                raise RecordRejected(QuarantineReason.BAD_SIGNATURE, detail, MESSAGEBIRD)
+            try:
+                self.verify_messagebird_signature(
+                    signature, inner, envelope.get("url"), received_at_ms
+                )
+            except RecordRejected as rejected:
+                rejected.provider = MESSAGEBIRD
+                raise
         if isinstance(inner, str):
             stripped = inner.strip()
             if _JWT.fullmatch(stripped):
-                return _Token(stripped), received_at_ms
+                return _Token(stripped), received_at_ms, implausible
             try:
-                return canonical.loads(stripped), received_at_ms
+                return canonical.loads(stripped), received_at_ms, implausible
             except ValueError as error:
                 detail = "payload is neither JSON nor a JWT"
                 raise RecordRejected(QuarantineReason.BAD_ENVELOPE, detail) from error
         if isinstance(inner, dict | list):
-            return inner, received_at_ms
+            return inner, received_at_ms, implausible
         raise RecordRejected(QuarantineReason.BAD_ENVELOPE, "payload is not an object or a JWT")
 
     def _claims(self, token: str) -> dict[str, Any]:
-        text = self.verify_jwt(token)
+        """A payload JWT's claims (payload JWTs are Dialpad's: CONTRACT section 2)."""
         try:
-            claims = canonical.loads(text)
-        except ValueError as error:
-            raise RecordRejected(QuarantineReason.MALFORMED_JWT, "claims are not JSON") from error
-        if not isinstance(claims, dict):
-            raise RecordRejected(QuarantineReason.MALFORMED_JWT, "claims are not a JSON object")
+            text = self.verify_jwt(token)
+            try:
+                claims = canonical.loads(text)
+            except ValueError as error:
+                detail = "claims are not JSON"
+                raise RecordRejected(QuarantineReason.MALFORMED_JWT, detail) from error
+            if not isinstance(claims, dict):
+                detail = "claims are not a JSON object"
+                raise RecordRejected(QuarantineReason.MALFORMED_JWT, detail)
+        except RecordRejected as rejected:
+            rejected.provider = DIALPAD
+            raise
         return claims
 
     def verify_jwt(self, token: str) -> str:
@@ -200,30 +276,44 @@ class Decoder:
                 raise RecordRejected(QuarantineReason.BAD_SIGNATURE, "expired (exp)")
 
 
+def _rejected(line: int, text: str, rejected: RecordRejected) -> Rejected:
+    return Rejected(line, text, rejected.reason, rejected.detail, rejected.provider)
+
+
+def _with_received_at(rejected: Rejected, received_at_ms: int | None) -> Rejected:
+    """An element rejected on its own keeps its envelope's time, to be decoded again later."""
+    if received_at_ms is None:
+        return rejected
+    return Rejected(
+        rejected.line, rejected.raw_text, rejected.reason, rejected.detail, rejected.provider,
+        received_at_ms,
+    )  # fmt: skip
+
+
 def classify(payload: Any) -> Kind:
     """Which source a payload is from; raises RecordRejected when it is none of them."""
     if not isinstance(payload, dict):
         raise RecordRejected(QuarantineReason.NOT_AN_OBJECT, type(payload).__name__)
     if "callId" in payload:
-        _require(payload, "id", QuarantineReason.MISSING_ID)
-        _require(payload, "callId", QuarantineReason.MISSING_CALL_ID)
+        _require(payload, "id", QuarantineReason.MISSING_ID, MESSAGEBIRD)
+        _require(payload, "callId", QuarantineReason.MISSING_CALL_ID, MESSAGEBIRD)
         return Kind.MESSAGEBIRD_LEG
     if "call_id" in payload or "state" in payload:
-        _require(payload, "call_id", QuarantineReason.MISSING_CALL_ID)
-        _require(payload, "state", QuarantineReason.MISSING_STATE)
+        _require(payload, "call_id", QuarantineReason.MISSING_CALL_ID, DIALPAD)
+        _require(payload, "state", QuarantineReason.MISSING_STATE, DIALPAD)
         if not isinstance(payload["state"], str):
-            raise RecordRejected(QuarantineReason.MISSING_STATE, "state is not text")
+            raise RecordRejected(QuarantineReason.MISSING_STATE, "state is not text", DIALPAD)
         return Kind.DIALPAD_EVENT
     if "id" in payload and any(key in payload for key in _MESSAGEBIRD_CALL_KEYS):
-        _require(payload, "id", QuarantineReason.MISSING_ID)
+        _require(payload, "id", QuarantineReason.MISSING_ID, MESSAGEBIRD)
         return Kind.MESSAGEBIRD_CALL
     detail = "neither a Dialpad call event nor a MessageBird call or leg"
     raise RecordRejected(QuarantineReason.NOT_AN_EVENT, detail)
 
 
-def _require(payload: dict[str, Any], key: str, reason: QuarantineReason) -> None:
+def _require(payload: dict[str, Any], key: str, reason: QuarantineReason, provider: str) -> None:
     if is_empty(payload.get(key)):
-        raise RecordRejected(reason, f"{key} is absent or empty")
+        raise RecordRejected(reason, f"{key} is absent or empty", provider)
 
 
 def _verify_hs256(token: str, verifier: HS256Verifier | None) -> bytes:
@@ -264,6 +354,8 @@ def _parse(text: str) -> Any:
         return _Token(text)
     try:
         return canonical.loads(text)
+    except canonical.TooDeep as error:
+        raise RecordRejected(QuarantineReason.NOT_JSON, str(error)) from error
     except ValueError as error:
         detail = "neither JSON nor a compact JWT"
         raise RecordRejected(QuarantineReason.NOT_JSON, detail) from error
@@ -317,7 +409,8 @@ def parse_instant_ms(value: object, field: str) -> int | None:
         raise RecordRejected(QuarantineReason.UNPARSEABLE_FIELD, field)
     number = canonical.as_number(value)
     if number is not None:
-        return int(number)
+        # 1e400 is infinite: as far from any plausible instant as it gets
+        return int(number) if math.isfinite(number) else _FAR_MS
     text = str(value).strip()
     try:
         return int(text)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from enum import StrEnum
+from pathlib import Path
 
 
 class CallmartError(Exception):
@@ -46,12 +49,96 @@ class QuarantineReason(StrEnum):
     MISSING_STATE = "missing_state"
     UNPARSEABLE_FIELD = "unparseable_field"
     NO_EVENT_TIME = "no_event_time"
+    IMPLAUSIBLE_TIME = "implausible_time"  # its only event time lies outside the plausible window
+    DECODE_FAILED = "decode_failed"  # decoding raised an error callmart did not foresee (a bug)
+    # a whole file (CONTRACT section 9): one row, nothing of the file loaded
+    UNREADABLE_FILE = "unreadable_file"
+    CORRUPT_GZIP = "corrupt_gzip"
+    INVALID_JSON_DOCUMENT = "invalid_json_document"
+
+
+FAILED_FILE_REASONS = frozenset(
+    {
+        QuarantineReason.UNREADABLE_FILE,
+        QuarantineReason.CORRUPT_GZIP,
+        QuarantineReason.INVALID_JSON_DOCUMENT,
+    }
+)
+
+
+class FileFailed(Exception):
+    """A landing file that cannot be read whole; the load records it and goes on without it."""
+
+    def __init__(self, reason: QuarantineReason, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
 
 
 class RecordRejected(Exception):
-    """Raised inside decoding for one record; caught and turned into a quarantine row."""
+    """Raised inside decoding for one record; caught and turned into a quarantine row.
 
-    def __init__(self, reason: QuarantineReason, detail: str = "") -> None:
+    `provider` (dialpad | messagebird) when the record tells whose it is: a Dialpad JWT, a
+    MessageBird signature, a payload classified before a field failed.
+    """
+
+    def __init__(
+        self, reason: QuarantineReason, detail: str = "", provider: str | None = None
+    ) -> None:
         super().__init__(f"{reason}: {detail}" if detail else str(reason))
         self.reason = reason
         self.detail = detail
+        self.provider = provider
+
+
+class DiskFullError(CallmartError):
+    """A write failed because the file system holding `path` is full (or over its quota)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"no space left on device at {path}")
+        self.path = path
+
+
+_DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+_DISK_FULL_WORDS = ("no space left on device", "disk quota exceeded")
+_NEARLY_FULL_BYTES = 1 << 20  # less free than this where a write just failed: a full disk
+
+
+def disk_full_error(error: BaseException, path: Path) -> DiskFullError | None:
+    """A `DiskFullError` ("no space left on device at PATH") when `error` comes from a full
+    disk, else None.
+
+    DuckDB tells a full disk in several ways: "Could not write file ...: No space left on
+    device", often hidden behind what failed next ("cannot rollback - no transaction is
+    active" from the rollback after a failed commit), or not at all ("Invalid thrift:
+    transport error" when a Parquet chunk was cut short). So the ENOSPC (or EDQUOT) errno or
+    its words are looked for along the chain of causes, and where nothing says so, a file
+    system at `path` with less than 1 MiB free decides. Call it before removing what the
+    failed write left behind, while the free space is still what the write met. `path` is
+    the file (or folder) being written, named in the message.
+    """
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in _DISK_FULL_ERRNOS:
+            return DiskFullError(path)
+        if any(words in str(current).lower() for words in _DISK_FULL_WORDS):
+            return DiskFullError(path)
+        pending += [current.__cause__, current.__context__]
+    return DiskFullError(path) if _free_bytes(path) < _NEARLY_FULL_BYTES else None
+
+
+def _free_bytes(path: Path) -> int:
+    """Bytes free to an unprivileged writer on the file system of `path` (or of its nearest
+    existing folder); a very large number when that cannot be told."""
+    for folder in (path, *path.parents):
+        try:
+            stats = os.statvfs(folder)
+        except OSError:
+            continue
+        return stats.f_bavail * stats.f_frsize
+    return 1 << 62

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import duckdb
 import polars as pl
 
-from ingest.decode import Event
+from ingest.decode import Event, TimeWindow
 
 ID_FIELDS = ("call_id", "master_call_id", "entry_point_call_id", "operator_call_id")
 DATE_FIELDS = (
@@ -85,6 +86,7 @@ def events_frame(events: Sequence[Event]) -> pl.DataFrame:
             "received_at_ms": [e.received_at_ms for e in events],
             "source_line": [e.line for e in events],
             "raw_text": [e.raw_text for e in events],
+            "received_at_implausible": [e.received_at_implausible for e in events],
         },
         schema={
             "event_hash": pl.String,
@@ -92,6 +94,7 @@ def events_frame(events: Sequence[Event]) -> pl.DataFrame:
             "received_at_ms": pl.Int64,
             "source_line": pl.Int64,
             "raw_text": pl.String,
+            "received_at_implausible": pl.Boolean,
         },
     )
 
@@ -176,10 +179,24 @@ def _as_id(column: str) -> tuple[pl.Expr, pl.Expr]:
 
 
 def _as_unix_ms(column: str) -> tuple[pl.Expr, pl.Expr]:
+    """Unix ms as an integer; any number (`1e16` included) types, text that is none does not."""
     text = _blank_to_null(column)
     whole = text.str.to_integer(strict=False)
-    fractional = text.cast(pl.Float64, strict=False).floor().cast(pl.Int64, strict=False)
-    return _checked(column, pl.coalesce(whole, fractional))
+    fractional = text.cast(pl.Float64, strict=False)
+    number = pl.coalesce(whole, fractional.floor().cast(pl.Int64, strict=False))
+    return number.alias(column), text.is_not_null() & fractional.is_null() & whole.is_null()
+
+
+def _implausible(column: pl.Expr, window: TimeWindow, instants: bool) -> pl.Expr:
+    """A time that was given but lies outside the window (`instants`: a datetime column;
+    otherwise unix ms)."""
+    if instants:
+        earliest, latest = (
+            datetime.fromtimestamp(ms / 1000, UTC).replace(tzinfo=None)
+            for ms in (window.earliest_ms, window.latest_ms)
+        )
+        return column.is_not_null() & ~column.is_between(pl.lit(earliest), pl.lit(latest))
+    return column.is_not_null() & ~column.is_between(window.earliest_ms, window.latest_ms)
 
 
 def _as_measure(column: str) -> tuple[pl.Expr, pl.Expr]:
@@ -240,6 +257,23 @@ def _typed_columns() -> tuple[list[pl.Expr], list[tuple[str, pl.Expr]]]:
     return typed, checks
 
 
+def _without_implausible(
+    columns: Sequence[str], window: TimeWindow, instants: bool = False
+) -> list[pl.Expr]:
+    """`implausible_time_fields` (the envelope's received_at and the `columns` outside the
+    window, or null when none is), then each of those times nulled."""
+    outside = {c: _implausible(pl.col(c), window, instants) for c in columns}
+    flags = [
+        pl.when(pl.col("received_at_implausible")).then(pl.lit("received_at")),
+        *(pl.when(flag).then(pl.lit(c)) for c, flag in outside.items()),
+    ]
+    fields = pl.concat_list(flags).list.drop_nulls()
+    return [
+        pl.when(fields.list.len() > 0).then(fields).alias("implausible_time_fields"),
+        *(pl.when(flag).then(None).otherwise(pl.col(c)).alias(c) for c, flag in outside.items()),
+    ]
+
+
 def _recording_details() -> pl.Expr:
     detail = pl.element().struct
     return (
@@ -278,7 +312,7 @@ def _event_time() -> list[pl.Expr]:
     ]
 
 
-def type_fields(text: pl.DataFrame) -> pl.DataFrame:
+def type_fields(text: pl.DataFrame, window: TimeWindow) -> pl.DataFrame:
     """Typed columns, plus `reject_reason`/`reject_detail` for rows that cannot be loaded."""
     typed, checks = _typed_columns()
     flags = [pl.when(flag).then(pl.lit(name)) for name, flag in checks]
@@ -286,6 +320,7 @@ def type_fields(text: pl.DataFrame) -> pl.DataFrame:
         text.lazy()
         .with_columns(pl.concat_list(flags).list.drop_nulls().alias("unparseable"))
         .with_columns(*typed, _recording_details())
+        .with_columns(_without_implausible(DATE_FIELDS, window))
         .with_columns(
             pl.when(pl.col("is_transferred") | pl.col("is_transfer"))
             .then(True)
@@ -297,32 +332,40 @@ def type_fields(text: pl.DataFrame) -> pl.DataFrame:
         .with_columns(
             _rejection(
                 pl.col("event_at_ms").is_null(),
-                "no_event_time",
-                "no event_timestamp, received_at or date_* field",
+                pl.when(pl.col("implausible_time_fields").is_not_null())
+                .then(pl.lit("implausible_time"))
+                .otherwise(pl.lit("no_event_time")),
+                pl.when(pl.col("implausible_time_fields").is_not_null())
+                .then(
+                    pl.lit("no plausible event time: ")
+                    + pl.col("implausible_time_fields").list.join(", ")
+                    + pl.lit(" outside 2000-01-01 .. a day after the load")
+                )
+                .otherwise(pl.lit("no event_timestamp, received_at or date_* field")),
             )
         )
         .with_columns(
             pl.from_epoch("received_at_ms", time_unit="ms").alias("received_at"),
             pl.from_epoch("event_at_ms", time_unit="ms").alias("event_at"),
         )
-        .drop("received_at_ms", "event_at_ms", "unparseable")
+        .drop("received_at_ms", "event_at_ms", "unparseable", "received_at_implausible")
         .collect()
     )
 
 
-def _rejection(extra: pl.Expr, extra_reason: str, extra_detail: str) -> list[pl.Expr]:
+def _rejection(extra: pl.Expr, extra_reason: pl.Expr, extra_detail: pl.Expr) -> list[pl.Expr]:
     """reject_reason/reject_detail: an unparseable field first, then the caller's own check."""
     unparseable = pl.col("unparseable").list.len() > 0
     return [
         pl.when(unparseable)
         .then(pl.lit("unparseable_field"))
         .when(extra)
-        .then(pl.lit(extra_reason))
+        .then(extra_reason)
         .alias("reject_reason"),
         pl.when(unparseable)
         .then(pl.col("unparseable").list.join(", "))
         .when(extra)
-        .then(pl.lit(extra_detail))
+        .then(extra_detail)
         .alias("reject_detail"),
     ]
 
@@ -342,9 +385,11 @@ DIALPAD_KEYS = frozenset(
 )
 
 
-def flatten_dialpad(con: duckdb.DuckDBPyConnection, events: pl.DataFrame) -> pl.DataFrame:
+def flatten_dialpad(
+    con: duckdb.DuckDBPyConnection, events: pl.DataFrame, window: TimeWindow
+) -> pl.DataFrame:
     """Rows for raw.dialpad_call_events (CONTRACT section 7)."""
-    return type_fields(extract_fields(con, events))
+    return type_fields(extract_fields(con, events), window)
 
 
 # MessageBird Voice API objects (CONTRACT section 8): column -> (JSON key, type).
@@ -380,7 +425,10 @@ _RFC3339 = "%Y-%m-%dT%H:%M:%S%.f%#z"
 
 
 def flatten_messagebird(
-    con: duckdb.DuckDBPyConnection, objects: pl.DataFrame, fields: dict[str, tuple[str, str]]
+    con: duckdb.DuckDBPyConnection,
+    objects: pl.DataFrame,
+    window: TimeWindow,
+    fields: dict[str, tuple[str, str]],
 ) -> pl.DataFrame:
     """Rows for raw.messagebird_calls or raw.messagebird_legs, by `fields`."""
     structure = json.dumps({key: "VARCHAR" for key, _ in fields.values()})
@@ -395,6 +443,7 @@ def flatten_messagebird(
         con.unregister("_objects_to_extract")
     typed: list[pl.Expr] = []
     checks: list[pl.Expr] = []
+    instants = [column for column, (_, kind) in fields.items() if kind == "instant"]
     for column, (key, kind) in fields.items():
         value, flag = _MESSAGEBIRD_TYPES[kind](column)
         typed.append(value)
@@ -404,9 +453,10 @@ def flatten_messagebird(
         .lazy()
         .with_columns(pl.concat_list(checks).list.drop_nulls().alias("unparseable"))
         .with_columns(*typed)
-        .with_columns(_rejection(pl.lit(False), "", ""))
+        .with_columns(_without_implausible(instants, window, instants=True))
+        .with_columns(_rejection(pl.lit(False), pl.lit(None), pl.lit(None)))
         .with_columns(pl.from_epoch("received_at_ms", time_unit="ms").alias("received_at"))
-        .drop("received_at_ms", "unparseable")
+        .drop("received_at_ms", "unparseable", "received_at_implausible")
         .collect()
     )
 

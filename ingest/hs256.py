@@ -28,6 +28,7 @@ from jwt.api_jws import PyJWS
 from jwt.exceptions import PyJWTError
 
 _BASE64URL = re.compile(rb"[A-Za-z0-9_-]*")
+SIGNATURE_BYTES = hashlib.sha256().digest_size  # an HS256 signature's length
 _HEADERS = PyJWS()
 
 

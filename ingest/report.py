@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 
 from ingest.errors import CallmartError
+from ingest.publish import published_path
 
 REQUIRED_MARTS = (
     "agg_call_center_hourly",
@@ -56,15 +57,18 @@ class ReportError(CallmartError):
 def write_report(db: Path, out: Path) -> Path:
     """Write the contact-center KPI report of the warehouse `db` to the HTML file `out`.
 
-    The file is self-contained (inline CSS and SVG, no script, no network reference): volume
-    and service level by hour of day, outcomes and abandonment per call center, the
-    distribution of waits, transfer rate per call center, a day-by-day table and an agent
-    table, over everything the warehouse holds. Returns `out`. Raises ReportError (a
-    CallmartError) when `db` does not exist or has no reporting marts (run `callmart build`).
+    The report reads the published marts (`warehouse.marts.duckdb`), never the warehouse
+    itself, so a load or build running meanwhile neither blocks it nor shows half-built data.
+    The file is self-contained (inline CSS and SVG, no script, no network reference): the
+    feed's health, volume and service level by hour of day, outcomes and abandonment per call
+    center, the distribution of waits, transfer rate per call center, a day-by-day table and an
+    agent table, over everything the marts hold. Returns `out`. Raises ReportError (a
+    CallmartError) when no build has published marts (run `callmart build`).
     """
-    if not db.is_file():
-        raise ReportError(db, "no such warehouse file")
-    with duckdb.connect(str(db), read_only=True) as con:
+    published = published_path(db)
+    if not published.is_file():
+        raise ReportError(db, f"no published marts at {published}: run `callmart build` first")
+    with duckdb.connect(str(published), read_only=True) as con:
         present = {
             name
             for (name,) in con.execute(
@@ -75,6 +79,11 @@ def write_report(db: Path, out: Path) -> Path:
         if missing:
             raise ReportError(db, f"marts {', '.join(missing)} missing: run `callmart build` first")
         data = _read(con)
+        data["feed_health"] = (
+            _rows(con, "select * from marts.feed_health order by provider")
+            if "feed_health" in present
+            else []
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_report(data, title=f"callmart KPI report: {db.name}"), encoding="utf-8")
     return out
@@ -569,6 +578,41 @@ def _day_table(data: dict[str, Any]) -> str:
     )
 
 
+_HEALTH_COLUMNS = (
+    ("Provider", "provider"),
+    ("Data up to", "data_watermark_at"),
+    ("Last loaded", "last_loaded_at"),
+    ("Events", "event_count"),
+    ("Conversations", "conversation_count"),
+    ("Open quarantine", "open_quarantine_count"),
+    ("Failed files", "failed_file_count"),
+    ("Pending lines", "pending_line_count"),
+    ("Open legs", "open_leg_count"),
+    ("End inferred", "end_inferred_leg_count"),
+    ("Reference only", "reference_only_leg_count"),
+    ("Estimated times", "estimated_time_interval_count"),
+    ("Negative durations", "negative_duration_count"),
+    ("Implausible times", "implausible_time_count"),
+)
+
+
+def _health_table(data: dict[str, Any]) -> str:
+    if not data["feed_health"]:
+        return '<p class="empty">No feed health in these marts (built before callmart had it).</p>'
+    rows = [
+        tuple(_cell(row.get(name)) for _, name in _HEALTH_COLUMNS) for row in data["feed_health"]
+    ]
+    return _table([header for header, _ in _HEALTH_COLUMNS], rows, numeric_from=3)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)[:19]
+
+
 def _agent_table(data: dict[str, Any]) -> str:
     rows = [
         (
@@ -676,6 +720,13 @@ def render_report(data: dict[str, Any], title: str) -> str:
         '<p class="caption">Over the period; AHT = handle time ÷ handled legs; FCR = handled '
         "conversations not followed by a repeat contact.</p>",
         _agent_table(data),
+        "<h2>Feed health</h2>",
+        '<p class="caption">What the marts were built from, per provider (marts.feed_health): '
+        "how far the data reaches, what waits in the quarantine (records that were not loaded; "
+        "`callmart quarantine` lists them), files that could not be read, lines still being "
+        "written, and vendor data the marts could not use as given (legs still open or ended "
+        "by inference, times that were implausible or gave negative durations).</p>",
+        _health_table(data),
     ]
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'

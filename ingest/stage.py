@@ -20,7 +20,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from ingest.decode import Decoder, Event, Kind, Rejected
+from ingest.children import die_with_parent
+from ingest.decode import Decoder, Event, Kind, Rejected, TimeWindow
+from ingest.errors import QuarantineReason
 from ingest.flatten import (
     DIALPAD_KEYS,
     MESSAGEBIRD_CALL_FIELDS,
@@ -29,7 +31,7 @@ from ingest.flatten import (
     flatten_dialpad,
     flatten_messagebird,
 )
-from ingest.read import Chunk
+from ingest.read import Chunk, RawRecord
 
 QUARANTINE = "quarantine"
 
@@ -40,9 +42,10 @@ class RawTable:
 
     name: str
     key: str  # the identity hash column
-    flatten: Callable[[duckdb.DuckDBPyConnection, pl.DataFrame], pl.DataFrame]
+    flatten: Callable[[duckdb.DuckDBPyConnection, pl.DataFrame, TimeWindow], pl.DataFrame]
     kept_with_copy: tuple[str, ...]  # what the earliest-received copy of an event rewrites
     keys: frozenset[str]  # the payload keys its columns hold
+    provider: str
 
     @property
     def folder(self) -> str:
@@ -57,6 +60,7 @@ RAW_TABLES = {
         flatten_dialpad,
         ("event_at", "event_at_source"),
         DIALPAD_KEYS,
+        Kind.DIALPAD_EVENT.provider,
     ),
     Kind.MESSAGEBIRD_CALL: RawTable(
         "raw.messagebird_calls",
@@ -64,6 +68,7 @@ RAW_TABLES = {
         partial(flatten_messagebird, fields=MESSAGEBIRD_CALL_FIELDS),
         (),
         frozenset(key for key, _ in MESSAGEBIRD_CALL_FIELDS.values()),
+        Kind.MESSAGEBIRD_CALL.provider,
     ),
     Kind.MESSAGEBIRD_LEG: RawTable(
         "raw.messagebird_legs",
@@ -71,6 +76,7 @@ RAW_TABLES = {
         partial(flatten_messagebird, fields=MESSAGEBIRD_LEG_FIELDS),
         (),
         frozenset(key for key, _ in MESSAGEBIRD_LEG_FIELDS.values()),
+        Kind.MESSAGEBIRD_LEG.provider,
     ),
 }
 
@@ -114,7 +120,7 @@ class Stager:
         events: list[Event] = []
         rejected: list[Rejected] = []
         for record in job.chunk.records():
-            for outcome in self._decoder.decode(record):
+            for outcome in self._decode(record):
                 (events if isinstance(outcome, Event) else rejected).append(outcome)
         lineage = (
             pl.lit(job.file_index, dtype=pl.Int32).alias("file_index"),
@@ -133,20 +139,61 @@ class Stager:
                 for key in keys:
                     if key not in table.keys:
                         staged.unknown_keys[key] += count
-            rows = table.flatten(self._con, events_frame(of_kind))
-            bad = pl.col("reject_reason").is_not_null()
-            quarantines.append(
-                rows.filter(bad).select(
-                    "source_line",
-                    "raw_text",
-                    pl.col("reject_reason").alias("reason"),
-                    pl.col("reject_detail").alias("detail"),
-                )
-            )
-            good = rows.filter(~bad).drop("raw_text", "reject_reason", "reject_detail")
+            good, bad = self._flatten(table, events_frame(of_kind))
+            quarantines.append(bad)
             _write(good.with_columns(lineage), job.folder / table.folder, job.name)
         _write(pl.concat(quarantines).with_columns(lineage), job.folder / QUARANTINE, job.name)
         return staged
+
+    def _decode(self, record: RawRecord) -> list[Event | Rejected]:
+        """The record's outcomes; an error no rule foresaw quarantines it, never stops the load."""
+        try:
+            return list(self._decoder.decode(record))
+        except Exception as error:  # a bug: the record waits in quarantine for the fix
+            detail = f"{type(error).__name__}: {error}"[:500]
+            return [Rejected(record.line, record.text, QuarantineReason.DECODE_FAILED, detail)]
+
+    def _flatten(self, table: RawTable, events: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """(rows for `table`, quarantine rows). Should flattening fail on a record no rule
+        foresaw, the chunk is halved until the failing records stand alone, quarantined."""
+        try:
+            rows = table.flatten(self._con, events, self._decoder.window)
+        except Exception as error:  # a bug: isolate its records, keep the others
+            if events.height == 1:
+                detail = f"{type(error).__name__}: {error}"[:500]
+                return pl.DataFrame(), _quarantine_rows(events, table, "decode_failed", detail)
+            half = events.height // 2
+            parts = [self._flatten(table, events.slice(0, half)),
+                     self._flatten(table, events.slice(half))]  # fmt: skip
+            good = [part[0] for part in parts if part[0].height]
+            return (
+                pl.concat(good, how="vertical_relaxed") if good else pl.DataFrame(),
+                pl.concat([part[1] for part in parts]),
+            )
+        bad = pl.col("reject_reason").is_not_null()
+        rejected = rows.filter(bad)
+        quarantined = _quarantine_rows(
+            rejected, table, pl.col("reject_reason"), pl.col("reject_detail")
+        )
+        return rows.filter(~bad).drop("raw_text", "reject_reason", "reject_detail"), quarantined
+
+
+def _quarantine_rows(
+    rows: pl.DataFrame, table: RawTable, reason: pl.Expr | str, detail: pl.Expr | str
+) -> pl.DataFrame:
+    """Rows of a raw table's frame that cannot be loaded, as quarantine rows."""
+    as_expr = {name: pl.lit(value) if isinstance(value, str) else value
+               for name, value in (("reason", reason), ("detail", detail))}  # fmt: skip
+    return rows.select(
+        "source_line",
+        "raw_text",
+        as_expr["reason"].alias("reason"),
+        as_expr["detail"].alias("detail"),
+        pl.lit(table.provider).alias("provider"),
+        pl.from_epoch("received_at_ms", time_unit="ms").alias("received_at")
+        if "received_at_ms" in rows.columns
+        else pl.col("received_at"),
+    ).cast(_QUARANTINE_SCHEMA)
 
 
 def _write(frame: pl.DataFrame, folder: Path, name: str) -> None:
@@ -155,29 +202,44 @@ def _write(frame: pl.DataFrame, folder: Path, name: str) -> None:
         frame.write_parquet(folder / f"{name}.parquet", compression="lz4", statistics=False)
 
 
+_QUARANTINE_SCHEMA = {
+    "source_line": pl.Int64,
+    "raw_text": pl.String,
+    "reason": pl.String,
+    "detail": pl.String,
+    "provider": pl.String,
+    "received_at": pl.Datetime("us"),
+}
+
+
 def _rejected_frame(rejected: list[Rejected]) -> pl.DataFrame:
-    return pl.DataFrame(
-        {
-            "source_line": [r.line for r in rejected],
-            "raw_text": [r.raw_text for r in rejected],
-            "reason": [str(r.reason) for r in rejected],
-            "detail": [r.detail for r in rejected],
-        },
-        schema={
-            "source_line": pl.Int64,
-            "raw_text": pl.String,
-            "reason": pl.String,
-            "detail": pl.String,
-        },
-    )
+    columns = {
+        "source_line": [r.line for r in rejected],
+        "raw_text": [r.raw_text for r in rejected],
+        "reason": [str(r.reason) for r in rejected],
+        "detail": [r.detail for r in rejected],
+        "provider": [r.provider for r in rejected],
+        "received_at_ms": [r.received_at_ms for r in rejected],
+    }
+    schema = {**_QUARANTINE_SCHEMA, "received_at_ms": pl.Int64}
+    del schema["received_at"]
+    return (
+        pl.DataFrame(columns, schema=schema)
+        .select(
+            *(name for name in _QUARANTINE_SCHEMA if name != "received_at"),
+            pl.from_epoch("received_at_ms", time_unit="ms").alias("received_at"),
+        )
+        .cast(_QUARANTINE_SCHEMA)
+    )  # type: ignore[arg-type]
 
 
 # A worker process keeps one Stager for its life (set up by `start_worker`).
 _worker: Stager | None = None
 
 
-def start_worker(decoder: Decoder) -> None:
+def start_worker(decoder: Decoder, parent_pid: int) -> None:
     global _worker
+    die_with_parent(parent_pid)  # a killed load takes its workers with it
     _worker = Stager(decoder)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ingest.cli import main
+from ingest.load import connect
 
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -66,7 +67,7 @@ def test_an_unreadable_secret_file_is_one_line(tmp_path: Path) -> None:
 def test_db_defaults_to_the_environment_then_the_working_directory(
     tmp_path: Path, monkeypatch
 ) -> None:
-    (tmp_path / "a.ndjson").write_text('{"call_id": 1, "state": "hangup", "date_ended": 1}\n')
+    (tmp_path / "a.ndjson").write_text('{"call_id": 1, "state": "hangup", "date_ended": 1700000000001}\n')
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("CALLMART_DB", raising=False)
     assert main(["ingest", "--quiet", "a.ndjson"]) == 0
@@ -87,15 +88,15 @@ def test_help_explains_every_option(capsys) -> None:
 def test_the_summary_adds_up_and_names_fields_no_column_holds(tmp_path: Path, capsys) -> None:
     landing = tmp_path / "a.ndjson"
     lines = [
-        {"call_id": 1, "state": "calling", "date_started": 5, "ai_scorecard": {"score": 3}},
-        {"call_id": 1, "state": "hangup", "date_ended": 9, "ai_scorecard": {}, "new_flag": 1},
-        {"call_id": 1, "state": "hangup", "date_ended": 9, "ai_scorecard": {}, "new_flag": 1},
+        {"call_id": 1, "state": "calling", "date_started": 1_700_000_000_005, "ai_scorecard": {"score": 3}},
+        {"call_id": 1, "state": "hangup", "date_ended": 1_700_000_000_009, "ai_scorecard": {}, "new_flag": 1},
+        {"call_id": 1, "state": "hangup", "date_ended": 1_700_000_000_009, "ai_scorecard": {}, "new_flag": 1},
         "not json",
     ]
     landing.write_text("".join(f"{json.dumps(line)}\n" for line in lines))
     assert main(["ingest", "--db", str(tmp_path / "w.duckdb"), str(landing)]) == 0
     out = capsys.readouterr().out
-    assert "read 4 = loaded 2 + duplicates 1 + quarantined 1" in out
+    assert "read 4 = loaded 2 + duplicates 1 + quarantined 1 + pending 0" in out
     assert "(kept in payload): ai_scorecard 3, new_flag 2" in out
 
 
@@ -123,7 +124,7 @@ def test_a_failed_dbt_test_is_one_line_and_exit_1(tmp_path: Path, monkeypatch, c
         ]
     }
 
-    def fake_run(args, env, check):  # dbt's child process: it leaves run_results.json behind
+    def fake_run(args, env, check, **_):  # dbt's child process: it leaves run_results.json behind
         target = Path(env["DBT_TARGET_PATH"])
         target.mkdir(parents=True, exist_ok=True)
         (target / "run_results.json").write_text(json.dumps(run_results))
@@ -131,6 +132,7 @@ def test_a_failed_dbt_test_is_one_line_and_exit_1(tmp_path: Path, monkeypatch, c
 
     monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
     monkeypatch.setattr("ingest.build.subprocess.run", fake_run)
+    connect(tmp_path / "w.duckdb").close()  # a warehouse to build
     assert main(["build", "--db", str(tmp_path / "w.duckdb")]) == 1
     err = capsys.readouterr().err
     assert err == (

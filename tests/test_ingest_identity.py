@@ -23,10 +23,10 @@ def test_the_identity_hash_is_sha256_of_the_canonical_payload(
     tmp_path: Path, ingest, query
 ) -> None:
     path = write_lines(
-        tmp_path / "a.ndjson", ['{"state": "hangup", "call_id": 7, "date_ended": 1.0}']
+        tmp_path / "a.ndjson", ['{"state": "hangup", "call_id": 7, "date_ended": 1700000000001.0}']
     )
     assert ingest(path) == 0
-    expected = hashlib.sha256(b'{"call_id":7,"date_ended":1.0,"state":"hangup"}').hexdigest()
+    expected = hashlib.sha256(b'{"call_id":7,"date_ended":1700000000001.0,"state":"hangup"}').hexdigest()
     assert query("select event_hash from raw.dialpad_call_events") == [(expected,)]
 
 
@@ -35,7 +35,7 @@ def test_copies_in_any_encoding_are_one_event(tmp_path: Path, ingest, query) -> 
     reordered = json.dumps(dict(reversed(list(payload.items()))), indent=1).replace("\n", " ")
     path = write_lines(
         tmp_path / "a.ndjson",
-        [payload, reordered, sign(payload), {"received_at": 5, "payload": sign(payload)}],
+        [payload, reordered, sign(payload), {"received_at": 1_700_000_000_005, "payload": sign(payload)}],
     )
     assert ingest(path) == 0
     assert query("select count(*) from raw.dialpad_call_events") == [(1,)]
@@ -45,8 +45,8 @@ def test_numbers_with_other_text_are_other_events(tmp_path: Path, ingest, query)
     path = write_lines(
         tmp_path / "a.ndjson",
         [
-            '{"call_id": 1, "state": "hangup", "date_ended": 5, "duration": 1.5}',
-            '{"call_id": 1, "state": "hangup", "date_ended": 5, "duration": 1.50}',
+            '{"call_id": 1, "state": "hangup", "date_ended": 1700000000005, "duration": 1.5}',
+            '{"call_id": 1, "state": "hangup", "date_ended": 1700000000005, "duration": 1.50}',
         ],
     )
     assert ingest(path) == 0
@@ -56,19 +56,19 @@ def test_numbers_with_other_text_are_other_events(tmp_path: Path, ingest, query)
 def test_redeliveries_across_files_keep_the_earliest_received_at(
     tmp_path: Path, ingest, query
 ) -> None:
-    payload = event(1, "ringing", event_timestamp=None, date_rang=1_000)
-    write_lines(tmp_path / "a.ndjson", [payload, {"received_at": 9_000, "payload": payload}])
-    write_lines(tmp_path / "b.ndjson", [{"received_at": 3_000, "payload": payload}])
+    payload = event(1, "ringing", event_timestamp=None, date_rang=1_700_000_001_000)
+    write_lines(tmp_path / "a.ndjson", [payload, {"received_at": 1_700_000_009_000, "payload": payload}])
+    write_lines(tmp_path / "b.ndjson", [{"received_at": 1_700_000_003_000, "payload": payload}])
     assert ingest(tmp_path / "a.ndjson") == 0
     assert query(
         "select epoch_ms(received_at), epoch_ms(event_at), event_at_source "
         "from raw.dialpad_call_events"
-    ) == [(9_000, 9_000, "received")]
+    ) == [(1_700_000_009_000, 1_700_000_009_000, "received")]
     assert ingest(tmp_path / "b.ndjson") == 0
     assert query(
         "select epoch_ms(received_at), epoch_ms(event_at), event_at_source, source_file "
         "from raw.dialpad_call_events"
-    ) == [(3_000, 3_000, "received", str(tmp_path / "b.ndjson"))]
+    ) == [(1_700_000_003_000, 1_700_000_003_000, "received", str(tmp_path / "b.ndjson"))]
 
 
 def test_reloading_the_same_files_adds_nothing(tmp_path: Path, ingest, query) -> None:

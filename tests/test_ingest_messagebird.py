@@ -120,7 +120,7 @@ def test_identical_snapshots_are_one_and_newer_ones_are_kept_beside(
             call("ongoing", "2026-03-02T10:01:00Z", endedAt=None),
             call(),
             call(),
-            {"received_at": 5, "payload": call()},
+            {"received_at": 1_700_000_000_005, "payload": call()},
         ],
     )
     assert ingest(path) == 0
@@ -128,7 +128,7 @@ def test_identical_snapshots_are_one_and_newer_ones_are_kept_beside(
         "select status, epoch_ms(received_at) from raw.messagebird_calls order by updated_at"
     ) == [
         ("ongoing", None),
-        ("ended", 5),  # the copy received first keeps its received_at
+        ("ended", 1_700_000_000_005),  # the copy received first keeps its received_at
     ]
     assert query("select read_count, loaded_count, duplicate_count from raw.load_log") == [
         (4, 2, 2)
@@ -232,3 +232,46 @@ def test_a_calls_status_is_only_lowercased(tmp_path: Path, ingest, query) -> Non
         ("completed",),
         ("ended",),
     ]
+
+
+def test_call_history_without_legs_loads_every_call(tmp_path: Path, ingest, query) -> None:
+    """GET /calls: one list response of calls and no legs (CONTRACT section 8, last paragraph).
+    Each call is a snapshot of its own; nothing is quarantined for lacking legs."""
+    ongoing = call(
+        "ongoing", "2026-03-02T11:00:04Z", id="c-2", createdAt="2026-03-02T11:00:00Z", endedAt=None
+    )
+    history = {
+        "data": [call(), ongoing],
+        "pagination": {"totalCount": 2, "pageCount": 1, "currentPage": 1, "perPage": 10},
+    }
+    write_lines(tmp_path / "messagebird_calls_history.ndjson", [history])
+    assert ingest(tmp_path) == 0
+    assert query(
+        "select call_id, status, epoch_ms(created_at), epoch_ms(ended_at) "
+        "from raw.messagebird_calls order by created_at"
+    ) == [
+        (CALL_ID, "ended", 1_772_445_600_000, 1_772_445_900_250),
+        ("c-2", "ongoing", 1_772_449_200_000, None),
+    ]
+    assert query("select count(*) from raw.messagebird_legs") == [(0,)]
+    assert query("select count(*) from raw.quarantine") == [(0,)]
+    assert query("select read_count, loaded_count from raw.load_log") == [(2, 2)]
+
+
+def test_a_leg_that_ends_before_it_was_answered_loads_as_delivered(
+    tmp_path: Path, ingest, query
+) -> None:
+    """A vendor clock error (MessageBird's own example leg: answeredAt 26 s after endedAt):
+    both times are plausible, so both are kept as delivered; the marts null the negative
+    durations (CONTRACT section 9, "Impossible times")."""
+    backwards = leg(
+        "leg-clock", createdAt="2026-03-02T10:04:30Z", answeredAt="2026-03-02T10:05:26Z",
+        endedAt="2026-03-02T10:05:00Z", duration=31,
+    )  # fmt: skip
+    write_lines(tmp_path / "legs.ndjson", [backwards])
+    assert ingest(tmp_path) == 0
+    assert query(
+        "select leg_id, epoch_ms(answered_at), epoch_ms(ended_at), "
+        "coalesce(len(implausible_time_fields), 0) from raw.messagebird_legs"
+    ) == [("leg-clock", 1_772_445_926_000, 1_772_445_900_000, 0)]
+    assert query("select count(*) from raw.quarantine") == [(0,)]

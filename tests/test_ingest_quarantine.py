@@ -23,18 +23,18 @@ CASES = [
     ("bad_signature", sign(event(1), secret="another-secret-0123456789abcdef01234")),
     ("wrong_algorithm", jwt.encode(event(1), None, algorithm="none")),
     ("wrong_algorithm", sign(event(1), algorithm="HS512")),
-    ("missing_call_id", '{"state": "hangup", "date_ended": 1}'),
-    ("missing_call_id", '{"call_id": "", "state": "hangup", "date_ended": 1}'),
-    ("missing_call_id", '{"call_id": 0, "state": "hangup", "date_ended": 1}'),
-    ("missing_state", '{"call_id": 5, "date_ended": 1}'),
-    ("missing_state", '{"call_id": 5, "state": "", "date_ended": 1}'),
-    ("unparseable_field", '{"call_id": "12abc", "state": "hangup", "date_ended": 1}'),
+    ("missing_call_id", '{"state": "hangup", "date_ended": 1700000000001}'),
+    ("missing_call_id", '{"call_id": "", "state": "hangup", "date_ended": 1700000000001}'),
+    ("missing_call_id", '{"call_id": 0, "state": "hangup", "date_ended": 1700000000001}'),
+    ("missing_state", '{"call_id": 5, "date_ended": 1700000000001}'),
+    ("missing_state", '{"call_id": 5, "state": "", "date_ended": 1700000000001}'),
+    ("unparseable_field", '{"call_id": "12abc", "state": "hangup", "date_ended": 1700000000001}'),
     ("unparseable_field", '{"call_id": 5, "state": "hangup", "date_ended": "yesterday"}'),
     (
         "unparseable_field",
-        '{"call_id": 5, "state": "hangup", "date_ended": 1, "was_recorded": "maybe"}',
+        '{"call_id": 5, "state": "hangup", "date_ended": 1700000000001, "was_recorded": "maybe"}',
     ),
-    ("unparseable_field", '{"call_id": 99999999999999999999, "state": "hangup", "date_ended": 1}'),
+    ("unparseable_field", '{"call_id": 99999999999999999999, "state": "hangup", "date_ended": 1700000000001}'),
     ("no_event_time", '{"call_id": 5, "state": "hangup"}'),
 ]
 
@@ -86,7 +86,7 @@ def test_the_summary_adds_up(tmp_path: Path, db: Path, capsys, monkeypatch) -> N
 
 def test_a_line_that_is_not_utf8_is_quarantined(tmp_path: Path, ingest, query) -> None:
     path = tmp_path / "in.ndjson"
-    path.write_bytes(b'{"call_id": 1, "state": "hangup", "date_ended": 1, "x": "\xff"}\n')
+    path.write_bytes(b'{"call_id": 1, "state": "hangup", "date_ended": 1700000000001, "x": "\xff"}\n')
     assert ingest(path) == 0
     assert query("select reason, detail from raw.quarantine") == [("not_json", "not UTF-8 text")]
 

@@ -78,13 +78,13 @@ def test_copies_in_different_chunks_keep_the_earliest_received_copy(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ingest, query
 ) -> None:
     monkeypatch.setattr(read_module, "CHUNK_BYTES", 256)  # about one record per chunk
-    payload = event(5, "ringing", event_timestamp=None, date_rang=1_000)
+    payload = event(5, "ringing", event_timestamp=None, date_rang=1_700_000_001_000)
     path = write_lines(
         tmp_path / "a.ndjson",
         [
-            {"received_at": 9_000, "payload": payload},
+            {"received_at": 1_700_000_009_000, "payload": payload},
             event(6),
-            {"received_at": 4_000, "payload": payload},
+            {"received_at": 1_700_000_004_000, "payload": payload},
             payload,
         ],
     )
@@ -92,7 +92,7 @@ def test_copies_in_different_chunks_keep_the_earliest_received_copy(
     assert query(
         "select call_id, epoch_ms(received_at), epoch_ms(event_at), event_at_source, source_line "
         "from raw.dialpad_call_events order by call_id"
-    ) == [(5, 4_000, 4_000, "received", 3), (6, None, 1_700_000_001_000, "event", 2)]
+    ) == [(5, 1_700_000_004_000, 1_700_000_004_000, "received", 3), (6, None, 1_700_000_001_000, "event", 2)]
     assert query("select read_count, loaded_count, duplicate_count from raw.load_log") == [
         (4, 2, 2)
     ]

@@ -90,11 +90,11 @@ def test_string_booleans_and_the_is_transfer_alias(tmp_path: Path, ingest, query
 
 def test_event_time_falls_back_to_the_states_own_date(tmp_path: Path, ingest, query) -> None:
     dates = {
-        "date_started": 1_000,
-        "date_rang": 2_000,
-        "date_queued": 3_000,
-        "date_connected": 4_000,
-        "date_ended": 5_000,
+        "date_started": 1_700_000_001_000,
+        "date_rang": 1_700_000_002_000,
+        "date_queued": 1_700_000_003_000,
+        "date_connected": 1_700_000_004_000,
+        "date_ended": 1_700_000_005_000,
         "event_timestamp": ABSENT,
     }
     states = ["preanswer", "calling", "ringing", "queued", "connected", "hangup", "missed", "hold"]
@@ -106,14 +106,14 @@ def test_event_time_falls_back_to_the_states_own_date(tmp_path: Path, ingest, qu
         "select state, epoch_ms(event_at), event_at_source from raw.dialpad_call_events order by call_id"
     )
     assert rows == [
-        ("preanswer", 1_000, "fallback"),
-        ("calling", 1_000, "fallback"),
-        ("ringing", 2_000, "fallback"),
-        ("queued", 3_000, "fallback"),
-        ("connected", 4_000, "fallback"),
-        ("hangup", 5_000, "fallback"),
-        ("missed", 5_000, "fallback"),
-        ("hold", 5_000, "fallback"),  # no own date: the latest date_* present
+        ("preanswer", 1_700_000_001_000, "fallback"),
+        ("calling", 1_700_000_001_000, "fallback"),
+        ("ringing", 1_700_000_002_000, "fallback"),
+        ("queued", 1_700_000_003_000, "fallback"),
+        ("connected", 1_700_000_004_000, "fallback"),
+        ("hangup", 1_700_000_005_000, "fallback"),
+        ("missed", 1_700_000_005_000, "fallback"),
+        ("hold", 1_700_000_005_000, "fallback"),  # no own date: the latest date_* present
     ]
 
 

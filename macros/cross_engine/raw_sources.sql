@@ -11,7 +11,8 @@
     schema (`raw`) and a view `raw.<table>` over `parquet.`<root>/<table>``: Spark lists the
     files at each query and discovers partitions itself, so many ingest workers can add files
     with no catalog to update. The views are recreated at every dbt invocation (the catalog is
-    in-memory), so a new column in the files shows up on the next build.
+    in-memory), so a new column in the files shows up on the next build. `raw.quarantine`
+    joins the lake's `quarantine_releases`, so that it has DuckDB's columns.
 -#}
 {% macro create_raw_sources() -%}
     {{ return(adapter.dispatch('create_raw_sources')()) }}
@@ -43,9 +44,32 @@
                 {%- do run_query('create database if not exists ' ~ source_node.schema) -%}
                 {%- do schemas.append(source_node.schema) -%}
             {%- endif -%}
+            {%- set folder = 'parquet.`' ~ root.rstrip('/') ~ '/' ~ source_node.identifier ~ '`' -%}
+            {%- if source_node.identifier == 'quarantine' -%}
+                {#- Parquet files are never rewritten: a lake keeps the quarantine's releases in
+                    a table of their own (ingest/lake.py); the view gives them back as columns -#}
+                {%- set releases = 'parquet.`' ~ root.rstrip('/') ~ '/quarantine_releases`' -%}
+                {%- set body -%}
+                    select quarantine.*, releases.released_at, releases.released_load_id
+                    from {{ folder }} as quarantine
+                    left join (
+                        select
+                            source_file, source_line, raw_hash,
+                            min(released_at) as released_at,
+                            min(released_load_id) as released_load_id
+                        from {{ releases }}
+                        group by source_file, source_line, raw_hash
+                    ) as releases
+                        on quarantine.source_file = releases.source_file
+                        and quarantine.source_line = releases.source_line
+                        and quarantine.raw_hash = releases.raw_hash
+                {%- endset -%}
+            {%- else -%}
+                {%- set body = 'select * from ' ~ folder -%}
+            {%- endif -%}
             {%- do run_query(
                 'create or replace view ' ~ source_node.schema ~ '.' ~ source_node.identifier
-                ~ ' as select * from parquet.`' ~ root.rstrip('/') ~ '/' ~ source_node.identifier ~ '`'
+                ~ ' as ' ~ body
             ) -%}
         {%- endfor -%}
     {%- endif -%}
