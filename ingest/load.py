@@ -412,6 +412,8 @@ def _commit(
     for file in staged:
         counts.setdefault(file.path, FileSummary(file.path)).read += file.staged.read
     con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
+    con.execute("set preserve_insertion_order = false")  # lets the inserts stream, not buffer
+    con.execute("set threads = 1")
     con.begin()
     try:
         for table in RAW_TABLES.values():
