@@ -30,10 +30,13 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
+
 from ingest.children import preexec
 from ingest.errors import BuildError, CallmartError
 from ingest.load import connect
 from ingest.publish import publish_marts
+from ingest.warehouse import held_open
 
 _FAILED = {"error", "fail", "runtime error"}
 _DBT = "import sys; from dbt.cli.main import cli; sys.exit(cli())"
@@ -45,6 +48,7 @@ class BuildSummary:
     tests_passed: int = 0
     warnings: list[str] = field(default_factory=list)
     published: str = ""  # where readers find the marts
+    rebuilt_in_full: bool = False  # the models' columns changed (an upgrade): rebuilt whole
 
 
 @dataclass(frozen=True)
@@ -79,23 +83,41 @@ def run_dbt_build(
     """`dbt build` (seeds, models and data tests; no unit tests) on `db`, or on Spark when
     `spark` is given; BuildError on failure."""
     project = project_dir()
-    target = Path(os.environ.get("DBT_TARGET_PATH") or project / "target")
-    results = target / "run_results.json"
-    results.unlink(missing_ok=True)
     args = ["build", "--project-dir", str(project), "--profiles-dir", str(project)]
     args += ["--exclude-resource-type", "unit_test"]
     env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     if spark is None:
-        connect(db).close()  # the raw tables are the project's sources: make sure they exist
+        try:
+            connect(db).close()  # the raw tables are the project's sources: make sure they exist
+        except duckdb.IOException as error:
+            raise held_open(db, error) from error
         env["CALLMART_DB"] = str(db)
     else:
         check_spark_installed()
         args += ["--target", "spark"]
         env.update(spark.environment())
-    if full_refresh:
-        args.append("--full-refresh")
     if quiet:
         args.append("--quiet")
+    returncode, run_results = _run_dbt([*args, "--full-refresh"] if full_refresh else args, env)
+    rebuilt = False
+    if returncode != 0 and not full_refresh and _columns_changed(run_results):
+        # an upgrade changed an incremental model's columns: its stored rows cannot be kept,
+        # and a changed project recomputes every key anyway (macros/incremental.sql)
+        returncode, run_results = _run_dbt([*args, "--full-refresh"], env)
+        rebuilt = True
+    summary = _summarise(run_results, returncode == 0)
+    summary.rebuilt_in_full = rebuilt
+    if spark is None:
+        summary.published = str(publish_marts(db))
+    else:
+        summary.published = f"the Spark catalog (tables under {spark.warehouse})"
+    return summary
+
+
+def _run_dbt(args: list[str], env: dict[str, str]) -> tuple[int, dict[str, object]]:
+    """dbt in a child process that dies with this one; (its exit status, run_results.json)."""
+    results = Path(env.get("DBT_TARGET_PATH") or project_dir() / "target") / "run_results.json"
+    results.unlink(missing_ok=True)
     completed = subprocess.run(
         [sys.executable, "-c", _DBT, *args],
         env=env,
@@ -104,12 +126,15 @@ def run_dbt_build(
     )
     if not results.is_file():
         raise BuildError(f"dbt build could not run (exit status {completed.returncode})")
-    summary = _summarise(json.loads(results.read_text()), completed.returncode == 0)
-    if spark is None:
-        summary.published = str(publish_marts(db))
-    else:
-        summary.published = f"the Spark catalog (tables under {spark.warehouse})"
-    return summary
+    return completed.returncode, json.loads(results.read_text())
+
+
+def _columns_changed(run_results: dict[str, object]) -> bool:
+    """Whether an incremental model failed because its columns are not the stored table's."""
+    return any(
+        "schemas on this incremental model are out of sync" in str(result.get("message") or "")
+        for result in run_results.get("results", [])  # type: ignore[union-attr]
+    )
 
 
 def check_spark_installed() -> None:

@@ -338,8 +338,9 @@ def _run(args: argparse.Namespace) -> int:
     secret_file = args.jwt_secret_file
     if not paths:
         paths = [str(SAMPLE_DIR / "landing")]
-        if secret_file is None and not os.environ.get(SECRET_ENV):
-            secret_file = SAMPLE_DIR / "jwt_secret.txt"  # the sample's own, sample-only secret
+        # the sample's JWTs are signed with its own, sample-only secret: a secret set for a
+        # real feed would quarantine them all
+        secret_file = SAMPLE_DIR / "jwt_secret.txt"
     decoder = _decoder(args, secret_file)
     db = _db_path(args)
     with writing(db, args.wait):  # one hold for the load and the build: no writer in between
@@ -607,6 +608,8 @@ def _report_build(args: argparse.Namespace, summary: BuildSummary) -> None:
         f"build: {summary.models} models, {summary.tests_passed} tests passed, "
         f"{len(summary.warnings)} warnings; marts published to {summary.published}"
     )
+    if summary.rebuilt_in_full:
+        out.print("  models' columns changed since the last build (an upgrade): rebuilt in full")
     for warning in summary.warnings:
         out.print(f"  warn: {warning}")
 

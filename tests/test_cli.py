@@ -67,7 +67,9 @@ def test_an_unreadable_secret_file_is_one_line(tmp_path: Path) -> None:
 def test_db_defaults_to_the_environment_then_the_working_directory(
     tmp_path: Path, monkeypatch
 ) -> None:
-    (tmp_path / "a.ndjson").write_text('{"call_id": 1, "state": "hangup", "date_ended": 1700000000001}\n')
+    (tmp_path / "a.ndjson").write_text(
+        '{"call_id": 1, "state": "hangup", "date_ended": 1700000000001}\n'
+    )
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("CALLMART_DB", raising=False)
     assert main(["ingest", "--quiet", "a.ndjson"]) == 0
@@ -88,9 +90,26 @@ def test_help_explains_every_option(capsys) -> None:
 def test_the_summary_adds_up_and_names_fields_no_column_holds(tmp_path: Path, capsys) -> None:
     landing = tmp_path / "a.ndjson"
     lines = [
-        {"call_id": 1, "state": "calling", "date_started": 1_700_000_000_005, "ai_scorecard": {"score": 3}},
-        {"call_id": 1, "state": "hangup", "date_ended": 1_700_000_000_009, "ai_scorecard": {}, "new_flag": 1},
-        {"call_id": 1, "state": "hangup", "date_ended": 1_700_000_000_009, "ai_scorecard": {}, "new_flag": 1},
+        {
+            "call_id": 1,
+            "state": "calling",
+            "date_started": 1_700_000_000_005,
+            "ai_scorecard": {"score": 3},
+        },
+        {
+            "call_id": 1,
+            "state": "hangup",
+            "date_ended": 1_700_000_000_009,
+            "ai_scorecard": {},
+            "new_flag": 1,
+        },
+        {
+            "call_id": 1,
+            "state": "hangup",
+            "date_ended": 1_700_000_000_009,
+            "ai_scorecard": {},
+            "new_flag": 1,
+        },
         "not json",
     ]
     landing.write_text("".join(f"{json.dumps(line)}\n" for line in lines))
@@ -138,3 +157,41 @@ def test_a_failed_dbt_test_is_one_line_and_exit_1(tmp_path: Path, monkeypatch, c
     assert err == (
         "callmart: error: dbt build failed: unique_fct_x: Got 3 results, configured to fail if != 0\n"
     )
+
+
+def test_an_upgrade_that_changes_a_models_columns_rebuilds_in_full(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """An incremental model whose stored columns differ from its new SQL (on_schema_change:
+    fail) makes the build run again with --full-refresh, once, and say so."""
+    calls: list[list[str]] = []
+
+    def fake_run(args, env, check, **_):  # type: ignore[no-untyped-def]
+        calls.append(args)
+        full = "--full-refresh" in args
+        status = "success" if full else "error"
+        message = (
+            None
+            if full
+            else "Compilation Error ... The source and target schemas on this incremental model are out of sync!"
+        )
+        target = Path(env["DBT_TARGET_PATH"])
+        target.mkdir(parents=True, exist_ok=True)
+        (target / "run_results.json").write_text(
+            json.dumps(
+                {
+                    "results": [
+                        {"unique_id": "model.callmart.int_x", "status": status, "message": message}
+                    ]
+                }
+            )
+        )
+        return subprocess.CompletedProcess(args, 0 if full else 1)
+
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+    monkeypatch.setattr("ingest.build.subprocess.run", fake_run)
+    monkeypatch.setattr("ingest.build.publish_marts", lambda db: db)
+    connect(tmp_path / "w.duckdb").close()
+    assert main(["build", "--db", str(tmp_path / "w.duckdb")]) == 0
+    assert ["--full-refresh" in args for args in calls] == [False, True]
+    assert "rebuilt in full" in capsys.readouterr().out
