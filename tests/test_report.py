@@ -9,6 +9,7 @@ the window's size and not a blank page. Under CI (`$CI` set) a missing Chromium 
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
 import shutil
@@ -20,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.cli import main
+from ingest.cli import SAMPLE_DIR, main
 from ingest.errors import CallmartError
 from ingest.report import write_report
 
@@ -83,13 +84,33 @@ def test_the_report_shows_the_marts_numbers(sample_warehouse: Path, report: Path
         assert f">{html.escape(name)}</text>" in text
 
 
-def test_a_missing_warehouse_or_marts_is_one_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(CallmartError, match="no such warehouse file"):
-        write_report(tmp_path / "absent.duckdb", tmp_path / "out.html")
-    empty = tmp_path / "empty.duckdb"
-    duckdb.connect(str(empty)).close()
+def test_the_report_shows_the_feed_health(sample_warehouse: Path, report: Path) -> None:
+    """One row per provider of marts.feed_health; the sample's quarantine is its own count of
+    records that were not loaded (ingest/sample/expected/summary.json)."""
+    text = report.read_text(encoding="utf-8")
+    assert "<h2>Feed health</h2>" in text
+    section = text.split("<h2>Feed health</h2>", 1)[1]
+    summary = json.loads((SAMPLE_DIR / "expected" / "summary.json").read_text())
+    with duckdb.connect(str(sample_warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select provider, event_count, open_quarantine_count from marts.feed_health"
+        ).fetchall()
+    assert sum(open_count for _, _, open_count in rows) == summary["quarantined"]
+    for provider, events, open_count in rows:
+        assert f"<td>{provider}</td>" in section
+        assert f'<td class="num">{events:,}</td>' in section
+        assert f'<td class="num">{open_count:,}</td>' in section
+
+
+def test_missing_published_marts_are_one_clear_error(tmp_path: Path) -> None:
+    """The report reads the published marts file, never the loader's warehouse."""
+    warehouse = tmp_path / "w.duckdb"
+    duckdb.connect(str(warehouse)).close()
+    with pytest.raises(CallmartError, match="no published marts at .*w.marts.duckdb"):
+        write_report(warehouse, tmp_path / "out.html")
+    duckdb.connect(str(tmp_path / "w.marts.duckdb")).close()  # a file without the marts
     with pytest.raises(CallmartError, match="callmart build"):
-        write_report(empty, tmp_path / "out.html")
+        write_report(warehouse, tmp_path / "out.html")
     assert not (tmp_path / "out.html").exists()
 
 
@@ -202,5 +223,8 @@ def test_callmart_report_on_a_missing_warehouse_is_one_line(tmp_path: Path, caps
         == 1
     )
     err = capsys.readouterr().err
-    assert err.startswith("callmart: error: cannot write a report of") and err.count("\n") == 1
+    assert err == (
+        f"callmart: error: no warehouse at {tmp_path / 'none.duckdb'}: load something first "
+        "(callmart ingest or run)\n"
+    )
     assert not (tmp_path / "r.html").exists()

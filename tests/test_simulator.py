@@ -31,7 +31,7 @@ from ingest.sample.messagebird.expected import expected_conversation as mb_expec
 from ingest.sample.messagebird.expected import expected_legs as mb_expected_legs
 from ingest.sample.messagebird.model import MbCall, MbLeg
 from ingest.sample.messagebird.model import ScenarioError as MbScenarioError
-from ingest.sample.messagebird.scenarios import MB_FLOWS, MB_IN_PROGRESS_FLOWS
+from ingest.sample.messagebird.scenarios import MB_FLOWS, MB_IN_PROGRESS_FLOWS, MB_ONCE_FLOWS
 from ingest.sample.model import (
     LIVE_STATES,
     Contact,
@@ -425,7 +425,11 @@ def test_landing_mixes_formats(sample: Path) -> None:
 
 def test_every_flow_appears(summary: dict[str, Any]) -> None:
     assert set(summary["flows"]) == (
-        set(FLOWS) | set(IN_PROGRESS_FLOWS) | set(MB_FLOWS) | set(MB_IN_PROGRESS_FLOWS)
+        set(FLOWS)
+        | set(IN_PROGRESS_FLOWS)
+        | set(MB_FLOWS)
+        | set(MB_IN_PROGRESS_FLOWS)
+        | set(MB_ONCE_FLOWS)
     )
     for quirk in (
         "operator_events_missing", "operator_without_entry_point_ref",
@@ -1025,6 +1029,21 @@ def test_messagebird_roles_and_conversations_follow_from_snapshots(
         legs = {
             row["leg_id"]: mb_read.leg(row["leg_id"]) for row in rows_by_call[c["conversation_id"]]
         }
+        if not legs:  # only the call object arrived (call history): CONTRACT section 8
+            call = mb_read.call(c["conversation_id"])
+            assert call is not None, c
+            ended = rfc3339_ms(call["endedAt"])
+            assert (c["started_at"], c["ended_at"], c["is_complete"]) == (
+                rfc3339_ms(call["createdAt"]),
+                ended,
+                ended is not None,
+            )
+            assert c["outcome"] == ("unknown" if mb_status(call) == "ended" else "in_progress")
+            assert (c["leg_count"], c["direction"], c["answered_at"], c["talk_ms"]) == (
+                0, None, None, None,
+            )  # fmt: skip
+            assert c["contact_number"] is None and c["entry_target_id"] is None, c
+            continue
         first = min(legs.values(), key=lambda leg: (rfc3339_ms(leg["createdAt"]), leg["id"]))
         inbound = first["direction"] == "incoming"
         roles = {
@@ -1060,11 +1079,16 @@ def test_messagebird_roles_and_conversations_follow_from_snapshots(
         assert c["first_agent_id"] == (operators[0]["destination"] if operators else None), c
         assert c["last_agent_id"] == (operators[-1]["destination"] if operators else None), c
         ends = [rfc3339_ms(leg["endedAt"]) for leg in answers]
-        if answers and None not in ends:
+        # an answer that ends before it starts (a vendor clock error) is no valid interval:
+        # talk, handle and wait are unknown (null)
+        backwards = any(e is not None and e < s for e, s in zip(ends, starts, strict=True))
+        if answers and None not in ends and not backwards:
             talk = sum((e or 0) - s for e, s in zip(ends, starts, strict=True))
             assert c["talk_ms"] == c["handle_ms"] == talk, c
         else:
             assert c["talk_ms"] is None and c["handle_ms"] is None, c
+        if backwards:
+            assert c["wait_ms"] is None, c
         if c["wait_ms"] is not None:
             closed = [(s, e) for s, e in zip(starts, ends, strict=True) if e is not None]
             assert c["wait_ms"] == c["ended_at"] - c["started_at"] - union_length(closed), c
@@ -1115,10 +1139,84 @@ def test_messagebird_quirks_are_present(
     missing = [c for c in mb_conversations if c["conversation_id"] not in mb_read.calls]
     assert {c["direction"] for c in missing} == {"inbound", "outbound"}
     assert {c["outcome"] for c in mb_conversations} == {
-        "answered", "in_progress", "missed", "no_answer"
+        "answered", "in_progress", "missed", "no_answer", "unknown"
     }  # fmt: skip
     assert any(c["transfer_count"] >= 1 for c in mb_conversations)
     assert any(c["agent_count"] >= 2 for c in mb_conversations)
+
+
+def test_messagebird_call_history_without_legs(
+    summary: dict[str, Any],
+    sample: Path,
+    read_back: tuple[Loaded, dict[int, ReadLeg]],
+    mb_read: MbRead,
+    mb_conversations: list[dict[str, Any]],
+) -> None:
+    """Calls read from the call history (GET /calls, no legs): their call object arrives in a
+    list response of calls in the API file; some never get legs (leg_count 0), some get them
+    only in the late file."""
+    loaded, _ = read_back
+    messagebird = summary["providers"]["messagebird"]
+    legless = [c for c in mb_conversations if c["leg_count"] == 0]
+    assert len(legless) == messagebird["calls_without_legs"] >= 2
+    assert (
+        sum(c["outcome"] == "in_progress" for c in legless)
+        == (messagebird["calls_without_legs_in_progress"])
+        >= 1
+    )
+    assert {c["outcome"] for c in legless} == {"unknown", "in_progress"}
+    leg_calls = {leg["callId"] for legs in mb_read.legs.values() for leg in legs}
+    for c in legless:
+        assert c["conversation_id"] not in leg_calls, c
+        [snapshot] = mb_read.calls.get(c["conversation_id"], [])  # one read of the history
+        # in a list response of the API file (a redelivered copy may land elsewhere too)
+        sources = loaded.mb_sources[canonical_hash(snapshot)]
+        assert "messagebird_api_2026-03-02.ndjson:list" in sources, c
+    scenarios = read_ndjson(sample / "expected" / "scenarios.ndjson")
+    late = {s["conversation_id"] for s in scenarios if "legs_arrive_late" in s["quirks"]}
+    assert len(late) == messagebird["calls_with_late_legs"] >= 1
+    for digest, payload in loaded.mb_objects.items():
+        if payload.get("callId") in late:
+            assert {t.split(":")[0] for t in loaded.mb_sources[digest]} == {
+                "messagebird_late_2026-03-05.jsonl"
+            }, payload
+    for c in mb_conversations:
+        if c["conversation_id"] in late:
+            assert c["leg_count"] > 0 and c["outcome"] != "unknown", c
+            [snapshot] = mb_read.calls.get(c["conversation_id"], [])
+            assert (
+                "messagebird_api_2026-03-02.ndjson:list"
+                in loaded.mb_sources[canonical_hash(snapshot)]
+            )
+
+
+def test_messagebird_vendor_clock_error(
+    summary: dict[str, Any],
+    mb_read: MbRead,
+    mb_conversations: list[dict[str, Any]],
+    mb_legs: list[dict[str, Any]],
+) -> None:
+    """A leg that ends 26 s before it was answered, as MessageBird's own API example leg: kept
+    as delivered in the legs; its conversation is answered, with talk, handle and wait null."""
+    backwards = [
+        row
+        for row in mb_legs
+        if row["connected_at"] is not None
+        and row["ended_at"] is not None
+        and row["ended_at"] < row["connected_at"]
+    ]
+    assert len(backwards) == summary["providers"]["messagebird"]["clock_error_legs"] == 1
+    [row] = backwards
+    snapshot = mb_read.leg(row["leg_id"])
+    assert rfc3339_ms(snapshot["answeredAt"]) == row["connected_at"]
+    assert rfc3339_ms(snapshot["endedAt"]) == row["ended_at"] == row["connected_at"] - 26_000
+    assert row["leg_role"] == "operator" and row["talk_ms"] is None
+    [c] = [c for c in mb_conversations if c["conversation_id"] == row["conversation_id"]]
+    assert (c["direction"], c["outcome"], c["answered_at"]) == (
+        "inbound", "answered", row["connected_at"],
+    )  # fmt: skip
+    assert c["talk_ms"] is None and c["handle_ms"] is None and c["wait_ms"] is None
+    assert c["time_to_answer_ms"] == row["connected_at"] - c["started_at"] > 0
 
 
 def test_messagebird_older_snapshots_arrive_after_newer_ones(
@@ -1299,6 +1397,65 @@ def test_messagebird_two_agents_in_turn_by_hand() -> None:
     assert row["wait_ms"] == 150_000 - 120_000
     transferred = {r["leg_id"]: r["is_transferred"] for r in mb_expected_legs(call)}
     assert transferred == {"leg-0": False, "leg-1": True, "leg-2": False, "leg-3": False}
+
+
+def test_messagebird_call_without_legs_by_hand() -> None:
+    """Only the call object arrives (call history): CONTRACT section 8, last paragraph."""
+    call = mb_call()
+    entry = caller(call)
+    entry.end("hangup", T0 + 60_000)
+    call.status("ended", T0 + 61_000)
+    call.legs_arrive = "never"
+    row = mb_expected_conversation(call)
+    assert (row["leg_count"], row["direction"], row["outcome"]) == (0, None, "unknown")
+    assert (row["started_at"], row["ended_at"], row["is_complete"]) == (T0, T0 + 61_000, True)
+    assert row["answered_at"] is None and row["talk_ms"] is None and row["wait_ms"] is None
+    assert row["contact_number"] is None and row["entry_target_id"] is None
+    assert not row["was_queued"] and row["agent_count"] == 0
+    assert mb_expected_legs(call) == []
+    ongoing = mb_call()
+    caller(ongoing)
+    ongoing.legs_arrive = "never"
+    row = mb_expected_conversation(ongoing)
+    assert (row["outcome"], row["ended_at"], row["is_complete"]) == ("in_progress", None, False)
+    assert row["started_at"] == T0
+    ongoing.legs_arrive = "late"  # the same call once its legs arrived: answered by the flow,
+    row = mb_expected_conversation(ongoing)  # no agent yet, the call not ended
+    assert (row["leg_count"], row["direction"], row["outcome"]) == (1, "inbound", "in_progress")
+
+
+def test_messagebird_clock_error_by_hand() -> None:
+    """MessageBird's API example leg: created 10:52:00, answeredAt 10:52:30, endedAt 10:52:04
+    (26 s before the answer), here as the agent leg of an inbound call."""
+    at = T0 + 10 * 3_600_000  # 2026-03-02 10:00:00
+    call = mb_call()
+    call.status("starting", at + 51 * 60_000 + 50_000)  # 10:51:50
+    entry = mb_leg(call, "leg-0", "incoming", call.destination, "entry_point")
+    entry.start(at + 51 * 60_000 + 50_000)
+    entry.answer(at + 51 * 60_000 + 52_000)
+    agent = mb_leg(call, "leg-1", "outgoing", "+31612345678", "operator")
+    agent.start(at + 52 * 60_000)  # 10:52:00
+    agent.ring(at + 52 * 60_000 + 2_000)
+    agent.answer(at + 52 * 60_000 + 3_000)  # when it really answered
+    agent.end("hangup", at + 52 * 60_000 + 4_000)  # 10:52:04
+    agent.answered_at = at + 52 * 60_000 + 30_000  # what answeredAt says: 10:52:30
+    entry.end("hangup", at + 52 * 60_000 + 5_000)
+    call.status("ended", at + 52 * 60_000 + 6_000)
+    assert agent.has_clock_error and not entry.has_clock_error
+    hangup = agent.as_object(agent.snapshots[-1])
+    assert (hangup["answeredAt"], hangup["endedAt"]) == (
+        "2026-03-02T10:52:30Z", "2026-03-02T10:52:04Z",
+    )  # fmt: skip
+    assert hangup["duration"] == 1  # billed from the real answer
+    legs = {r["leg_id"]: r for r in mb_expected_legs(call)}
+    assert legs["leg-1"]["connected_at"] == at + 52 * 60_000 + 30_000
+    assert legs["leg-1"]["ended_at"] == at + 52 * 60_000 + 4_000
+    assert legs["leg-1"]["talk_ms"] is None
+    row = mb_expected_conversation(call)
+    assert (row["outcome"], row["answered_at"]) == ("answered", at + 52 * 60_000 + 30_000)
+    assert row["time_to_answer_ms"] == 40_000  # 10:51:50 -> 10:52:30
+    assert row["talk_ms"] is None and row["handle_ms"] is None and row["wait_ms"] is None
+    assert (row["first_agent_id"], row["agent_count"]) == ("+31612345678", 1)
 
 
 def test_messagebird_snapshots_show_the_object_as_it_was() -> None:

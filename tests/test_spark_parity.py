@@ -119,6 +119,8 @@ def compare_marts(duckdb_warehouse: Path, spark_warehouse: Path) -> dict[str, li
     differences: dict[str, list[str]] = {}
     with duckdb.connect(str(duckdb_warehouse), read_only=True) as con:
         con.execute("set TimeZone = 'UTC'")
+        # MARTS leaves out marts.feed_health for now: its load and build times differ per engine
+        # (it still builds on Spark in every run here)
         for mart in MARTS:
             found: list[str] = []
             files = spark_warehouse / "marts.db" / mart

@@ -160,7 +160,7 @@ def summarise(
     mb_quirks = Counter(q for call in calls for q in call.quirks)
     mb_quirks.update(mb_landing.stats)
     flows = Counter(c.flow for c in conversations) + Counter(call.flow for call in calls)
-    mb_legs = sum(len(call.legs) for call in calls)
+    mb_legs = sum(len(call.delivered_legs) for call in calls)
     return {
         "records": records,
         "distinct_events": distinct,
@@ -187,6 +187,17 @@ def summarise(
                 "delivered_objects": len(mb_landing.elements),
                 "conversations": len(calls),
                 "calls_without_call_object": sum(not call.arrives for call in calls),
+                # call objects from the call history whose legs never arrive: conversations
+                # with leg_count 0 (CONTRACT section 8, last paragraph)
+                "calls_without_legs": sum(call.legs_arrive == "never" for call in calls),
+                "calls_without_legs_in_progress": sum(
+                    call.legs_arrive == "never" and call.ended_at is None for call in calls
+                ),
+                "calls_with_late_legs": sum(call.legs_arrive == "late" for call in calls),
+                # delivered legs whose answeredAt is after their endedAt
+                "clock_error_legs": sum(
+                    leg.has_clock_error for call in calls for leg in call.delivered_legs
+                ),
                 "legs": mb_legs,
                 "watermark_at": max(call.last_updated_at for call in calls),
                 "quirks": dict(sorted(mb_quirks.items())),

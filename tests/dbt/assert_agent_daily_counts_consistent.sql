@@ -1,7 +1,10 @@
 -- Contract invariant: the daily agent counts nest (answered and missed legs within offered,
 -- connected outbound within outbound, first/last-agent and resolved conversations within
--- handled ones, transfers within handled legs) and the conversation counts add up to
+-- handled ones, transfers within handled legs, the legs an average counts within the legs it
+-- averages over), averages are their shipped numerator over their shipped denominator, no
+-- duration is negative (CONTRACT §9 "Impossible times"), and the conversation counts add up to
 -- fct_conversations' own first and last agents.
+-- Severity error: our own aggregation; no vendor data can make these counts disagree.
 {{ config(severity='error') }}
 
 with daily as (
@@ -53,6 +56,12 @@ inconsistent_rows as (
         or transfers_out_count > handled_leg_count
         or fcr_rate < 0 or fcr_rate > 1
         or transfer_rate < 0 or transfer_rate > 1
+        or handle_known_leg_count > handled_leg_count
+        or answer_delay_known_leg_count > answered_leg_count
+        or talk_ms < 0 or hold_ms < 0 or handle_ms < 0 or answer_delay_ms_sum < 0
+        or coalesce(aht_ms, -1) <> coalesce(cast(handle_ms as double) / nullif(handle_known_leg_count, 0), -1)
+        or coalesce(avg_answer_delay_ms, -1)
+            <> coalesce(cast(answer_delay_ms_sum as double) / nullif(answer_delay_known_leg_count, 0), -1)
 
 ),
 

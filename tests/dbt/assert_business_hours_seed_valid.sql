@@ -1,5 +1,7 @@
 -- The business-hours seed is usable: one time zone per call center, opening and closing
 -- times spelled 'HH:MM' within 00:00-24:00.
+-- Severity error: the seed is our (the analysts') configuration, not vendor data; business
+-- hours read from an unusable seed would publish wrong in-hours figures.
 {{ config(severity='error') }}
 
 with business_hours as (

@@ -1,5 +1,6 @@
 -- Contract invariant: every offer with an offered_at is counted in exactly one hour, and the
 -- hourly sums equal the offers' own (no offer lost or double-counted by the hour bucketing).
+-- Severity error: our own bucketing; no vendor data can lose or double-count an offer.
 {{ config(severity='error') }}
 
 with offers as (

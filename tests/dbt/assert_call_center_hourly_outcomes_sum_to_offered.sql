@@ -2,6 +2,7 @@
 -- service-level base is offered - in_progress - short abandons, and every part of a count
 -- stays within it (in-hours counts within the counts, within-SL within answered, handled
 -- within answered, transferred within handled, short and after-ring abandons within abandons).
+-- Severity error: our own aggregation (a contract shape: outcomes sum to offered).
 {{ config(severity='error') }}
 
 with hourly as (

@@ -3,6 +3,7 @@
 -- (the label of that leg itself). On Spark the components come from label propagation
 -- (macros/cross_engine/connected_components.sql): a propagation stopped before its fixed
 -- point leaves an edge between two labels, and fails here.
+-- Severity error: our own graph computation; any vendor graph has closed components.
 {{ config(severity='error') }}
 
 with edges as (

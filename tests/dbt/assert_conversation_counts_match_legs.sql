@@ -1,5 +1,6 @@
 -- Contract invariant: leg_count is the number of the conversation's non-monitor legs in
 -- fct_call_legs, and agents are named exactly when some agent connected.
+-- Severity error: our own counting; no vendor data can make it disagree.
 {{ config(severity='error') }}
 
 with legs as (

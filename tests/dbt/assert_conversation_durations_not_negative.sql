@@ -1,6 +1,8 @@
--- Data quality: durations and answer delays are never negative (a negative value means leg
--- dates that contradict each other in the feed).
-{{ config(severity='warn') }}
+-- Contract invariant (severity error: our own computation, whatever the vendor sent): no
+-- duration of a conversation is negative. A duration that comes out negative is null
+-- (CONTRACT §9 "Impossible times"); leg dates that contradict each other are data quality
+-- (assert_conversation_times_in_order and assert_call_leg_times_in_order, warnings).
+{{ config(severity='error') }}
 
 select *
 from {{ ref('fct_conversations') }}
@@ -10,4 +12,4 @@ where
     or queue_ms < 0
     or hold_ms < 0
     or talk_ms < 0
-    or ended_at < started_at
+    or handle_ms < 0

@@ -1,5 +1,6 @@
 -- Contract invariant: ended_at is null until the conversation is complete; an incomplete
 -- conversation that nobody answered is in_progress.
+-- Severity error: our own computation (a contract shape), whatever the vendor sent.
 {{ config(severity='error') }}
 
 select *

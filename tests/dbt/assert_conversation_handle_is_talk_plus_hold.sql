@@ -1,5 +1,6 @@
 -- Contract invariant: handle_ms = talk_ms + coalesce(hold_ms, 0); wait_ms only for complete
 -- inbound conversations.
+-- Severity error: our own arithmetic (a contract shape), whatever the vendor sent.
 {{ config(severity='error') }}
 
 select *

@@ -1,6 +1,7 @@
 -- The latest_non_null macro (macros/cross_engine/latest_non_null.sql) on this engine: the
 -- latest row carrying a value wins, a later row without one does not, and a group with no
 -- value at all gives null. Returns the groups where that fails.
+-- Severity error: a property of our own macro on this engine; it reads no data at all.
 {{ config(severity='error') }}
 
 with observations as (

@@ -1,5 +1,6 @@
 -- Contract invariant: a repeat contact names its previous conversation and only then; that
 -- conversation has the same provider and contact number and started no later.
+-- Severity error: our own linking rule, whatever the vendor sent.
 {{ config(severity='error') }}
 
 with conversations as (

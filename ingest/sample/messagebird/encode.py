@@ -4,8 +4,10 @@ Every snapshot that arrives is delivered once, some again (redeliveries are iden
 objects: duplicates). Webhooks deliver single objects, bare or in an envelope; API reads
 deliver list responses `{"data": [...], "pagination": {...}}` of a call's legs or of several
 calls. Records go to their own files (NDJSON, JSON array, gzip) and, as envelopes, into the
-webhook capture file shared with Dialpad. A snapshot that `arrives_late` is delivered only
-in the late file, after a newer snapshot of its object.
+webhook capture file shared with Dialpad. A snapshot that `arrives_late` is delivered first
+in the late file, after a newer snapshot of its object. A call read from the call history
+(`GET /calls`, which carries no legs) arrives in a list response of calls in the API file;
+when its legs arrive at all, every copy of them is in the late file.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ class MbObject:
     payload: dict[str, Any]
     at: int  # its updatedAt
     late: bool
+    late_only: bool = False  # every copy in the late file (the legs of a history call)
+    history: bool = False  # a call object read from the call history: first copy in the API file
 
 
 @dataclass
@@ -76,11 +80,20 @@ def snapshot_objects(calls: list[MbCall]) -> list[MbObject]:
     """Every snapshot that reaches the files, calls and legs alike."""
     objects = []
     for call in calls:
+        history = call.legs_arrive != "yes"
         for snapshot in call.snapshots:
             if snapshot.delivered:
                 objects.append(
-                    MbObject("call", call.id, call.as_object(snapshot), snapshot.updated_at, False)
+                    MbObject(
+                        "call",
+                        call.id,
+                        call.as_object(snapshot),
+                        snapshot.updated_at,
+                        False,
+                        history=history,
+                    )
                 )
+        late_legs = call.legs_arrive == "late"
         for leg in call.legs:
             for snapshot in leg.snapshots:
                 if snapshot.delivered:
@@ -90,7 +103,8 @@ def snapshot_objects(calls: list[MbCall]) -> list[MbObject]:
                             call.id,
                             leg.as_object(snapshot),
                             snapshot.updated_at,
-                            snapshot.arrives_late,
+                            snapshot.arrives_late or late_legs,
+                            late_only=late_legs,
                         )
                     )
     return objects
@@ -124,8 +138,10 @@ def deliver(objects: list[MbObject], rng: random.Random) -> MbLanding:
         copies = 2 if rng.random() < 0.1 else 1
         for n in range(copies):
             landing.elements.append(obj.payload)
-            if n == 0 and obj.late:
+            if obj.late_only or (n == 0 and obj.late):
                 channel = "late"
+            elif n == 0 and obj.history:
+                channel = "api"
             else:
                 names = list(CHANNELS) + (["late"] if n else [])
                 weights = list(CHANNELS.values()) + ([0.3] if n else [])

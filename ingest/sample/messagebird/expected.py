@@ -19,6 +19,16 @@ rules are callmart's (docs/metrics.md, "MessageBird"):
    leg's the number that placed it (type `number`). The contact is the caller (inbound) or
    the number called (outbound).
 6. rang_at is the updatedAt of the earliest ringing snapshot that arrived, else null.
+7. A call whose legs never arrive (only its call object, from the call history) is a
+   conversation with leg_count 0, started_at/ended_at the call's createdAt/endedAt,
+   direction, contact and entry target null, outcome in_progress while the call has not
+   ended, else unknown; no agent, answer or measure (CONTRACT section 8, last paragraph). A
+   call whose legs arrive late is expected with them (every file loaded).
+8. Impossible times (a vendor clock error: answeredAt after endedAt): the leg keeps its times
+   as delivered and stays answered; its talk_ms is null (a negative duration is unknown);
+   its conversation's talk_ms and handle_ms are null (a sum with an unknown term), and so is
+   its wait_ms (an answer interval that ends before it starts is no interval); answered_at
+   and the outcome still count the answer.
 
 Cases avoided because the rules would not decide them: ties in createdAt or answeredAt
 within a call; a snapshot that changes anything but its status at an updatedAt another
@@ -67,18 +77,61 @@ def conversation_bounds(call: MbCall) -> tuple[int, int | None, bool]:
     return min(leg.created_at for leg in call.legs), ended, complete
 
 
+def expected_conversation_without_legs(call: MbCall) -> dict[str, Any]:
+    """Rule 7: only the call object arrived."""
+    ended = call.ended_at
+    return {
+        "provider": "messagebird",
+        "conversation_id": call.id,
+        "direction": None,
+        "started_at": call.created_at,
+        "ended_at": ended,
+        "is_complete": ended is not None,
+        "outcome": "unknown" if ended is not None else "in_progress",
+        "was_queued": False,
+        "leg_count": 0,
+        "transfer_count": 0,
+        "agent_count": 0,
+        **{
+            f"{who}_agent_{key}": None
+            for who in ("first", "last")
+            for key in ("id", "name", "email")
+        },
+        "answered_at": None,
+        "time_to_answer_ms": None,
+        "wait_ms": None,
+        "queue_ms": None,
+        "hold_ms": None,
+        "talk_ms": None,
+        "handle_ms": None,
+        "contact_number": None,
+        "contact_name": None,
+        "entry_target_id": None,
+        "entry_target_type": None,
+        "entry_target_name": None,
+        "is_recorded": False,
+        "recording_count": 0,
+        "csat_score": None,
+        "has_voicemail": False,
+        "recap_summary": None,
+    }
+
+
 def expected_conversation(call: MbCall) -> dict[str, Any]:
+    if call.legs_arrive == "never":
+        return expected_conversation_without_legs(call)
     first = call.first_leg
     inbound = call.is_inbound
     started, ended, complete = conversation_bounds(call)
     answers = answer_legs(call)
     answered_at = min((leg.answered_at or 0 for leg in answers), default=None)
     open_answer = any(leg.ended_at is None for leg in answers)
+    clock_error = any(leg.has_clock_error for leg in answers)  # rule 8
     talk_ms = None
-    if answers and not open_answer:
+    if answers and not open_answer and not clock_error:
         talk_ms = sum((leg.ended_at or 0) - (leg.answered_at or 0) for leg in answers)
     wait_ms = None
-    if inbound and complete and ended is not None:
+    if inbound and complete and ended is not None and not clock_error:
         closed = [(leg.answered_at or 0, leg.ended_at) for leg in answers if leg.ended_at]
         wait_ms = ended - started - union_length(closed)  # type: ignore[arg-type]
     operators = answered_operators(call)
@@ -135,10 +188,10 @@ def expected_legs(call: MbCall) -> list[dict[str, Any]]:
     answers = {leg.id for leg in answer_legs(call)}
     transferred = {leg.id for leg in answered_operators(call)[:-1]}
     rows = []
-    for leg in sorted(call.legs, key=lambda leg: (leg.created_at, leg.id)):
+    for leg in sorted(call.delivered_legs, key=lambda leg: (leg.created_at, leg.id)):
         target_id, target_type, _ = leg_target(call, leg)
-        talk_ms = None
-        if leg.id in answers and leg.ended_at is not None:
+        talk_ms = None  # (null is "not asserted" in legs.ndjson; rule 8 makes it null)
+        if leg.id in answers and leg.ended_at is not None and not leg.has_clock_error:
             talk_ms = leg.ended_at - (leg.answered_at or 0)
         rows.append(
             {

@@ -67,6 +67,10 @@ class MbLeg:
     answered_at: int | None = None
     ended_at: int | None = None
     final_status: str | None = None
+    # when the ongoing snapshot was taken; answered_at is what answeredAt says, which a vendor
+    # clock error can put later (even after endedAt: MessageBird's own example leg ends 26 s
+    # before it was answered)
+    answer_seen_at: int | None = None
     snapshots: list[Snapshot] = field(default_factory=list)
 
     def _add(self, status: str, at: int, spelling: str | None = None) -> Snapshot:
@@ -89,6 +93,7 @@ class MbLeg:
         return self._add("ringing", at)
 
     def answer(self, at: int) -> Snapshot:
+        self.answer_seen_at = at
         self.answered_at = at
         return self._add("ongoing", at)
 
@@ -118,15 +123,25 @@ class MbLeg:
         return self.answered_at is not None and self.status in ("ongoing", "hangup")
 
     @property
+    def has_clock_error(self) -> bool:
+        """answeredAt after endedAt: the answer interval ends before it starts."""
+        return (
+            self.answered_at is not None
+            and self.ended_at is not None
+            and self.ended_at < self.answered_at
+        )
+
+    @property
     def rang_at(self) -> int | None:
         """The updatedAt of the earliest delivered snapshot seen ringing."""
         times = [s.updated_at for s in self.snapshots if s.status == "ringing" and s.delivered]
         return min(times, default=None)
 
     def duration_s(self) -> int:
-        if self.answered_at is None or self.ended_at is None:
+        """Billed seconds, from the answer as it happened (the clock error is answeredAt's)."""
+        if self.answer_seen_at is None or self.ended_at is None:
             return 0
-        return (self.ended_at - self.answered_at) // 1000
+        return (self.ended_at - self.answer_seen_at) // 1000
 
     def as_object(self, snapshot: Snapshot) -> dict[str, Any]:
         """The leg as the API shows it at `snapshot` (fields in the API's order)."""
@@ -134,7 +149,9 @@ class MbLeg:
         final = snapshot.status in FINAL_LEG_STATUSES
         duration = self.duration_s() if final else 0
         answered = (
-            self.answered_at if self.answered_at is not None and self.answered_at <= at else None
+            self.answered_at
+            if self.answer_seen_at is not None and self.answer_seen_at <= at
+            else None
         )
         return {
             "id": self.id,
@@ -164,6 +181,9 @@ class MbCall:
     number_id: str | None
     with_ms: bool
     arrives: bool = True  # false: no snapshot of the call object ever reaches the files
+    # "yes"; "never": only the call object arrives, read from the call history (GET /calls
+    # carries no legs); "late": the call object from the history, its legs only in the late file
+    legs_arrive: str = "yes"
     created_at: int = 0
     ended_at: int | None = None
     legs: list[MbLeg] = field(default_factory=list)
@@ -200,6 +220,11 @@ class MbCall:
         }
 
     @property
+    def delivered_legs(self) -> list[MbLeg]:
+        """The legs that reach the landing files (legs with events, in the marts)."""
+        return [] if self.legs_arrive == "never" else self.legs
+
+    @property
     def first_leg(self) -> MbLeg:
         return min(self.legs, key=lambda leg: (leg.created_at, leg.id))
 
@@ -209,6 +234,7 @@ class MbCall:
 
     @property
     def last_updated_at(self) -> int:
-        times = [s.updated_at for leg in self.legs for s in leg.snapshots]
-        times += [s.updated_at for s in self.snapshots]
+        """The latest updatedAt of its snapshots that reach the files (its data watermark)."""
+        times = [s.updated_at for leg in self.legs for s in leg.snapshots if s.delivered]
+        times += [s.updated_at for s in self.snapshots if s.delivered]
         return max(times)

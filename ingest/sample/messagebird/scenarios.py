@@ -196,6 +196,24 @@ def inbound_answered(sim: MbSim, at: int) -> MbCall:
     return call
 
 
+def inbound_clock_error(sim: MbSim, at: int) -> MbCall:
+    """A short answered call whose agent leg reports an answeredAt 26 s after its endedAt
+    (the vendor clock error of MessageBird's own API example leg); the answer really happened
+    (its ongoing snapshot is taken then), only the reported time is wrong. Whole seconds,
+    like the example."""
+    call, clock = new_call(sim, "messagebird_inbound_clock_error", inbound=True)
+    if call.with_ms:  # whole seconds, like the example (the draw above stays the same)
+        call.with_ms, clock.with_ms = False, False
+        call.quirks.remove("ms_timestamps")
+    caller, t = caller_leg(sim, call, clock, at)
+    agent = agent_leg(sim, call, clock, t + clock.step(2, 12), "answered", agents(sim, 1)[0])
+    talk = clock.step(5, 20)
+    hang_up_together(sim, call, clock, [caller, agent], (agent.answered_at or t) + talk)
+    agent.answered_at = (agent.ended_at or 0) + 26 * SECOND  # what answeredAt says
+    call.quirks.append("answered_after_it_ended")
+    return call
+
+
 def inbound_agents_in_turn(sim: MbSim, at: int) -> MbCall:
     """One or two agents do not pick up (busy, no answer, failed); the next one answers."""
     call, clock = new_call(sim, "messagebird_inbound_agents_in_turn", inbound=True)
@@ -311,6 +329,15 @@ def in_progress_talking(sim: MbSim, at: int) -> MbCall:
     return call
 
 
+def in_progress_history(sim: MbSim, at: int) -> MbCall:
+    """A call in progress whose legs never arrive: only a history read (GET /calls) of the
+    call object, still `ongoing`."""
+    call = in_progress_talking(sim, at)
+    call.flow = "messagebird_in_progress_history"
+    call.legs_arrive = "never"
+    return call
+
+
 def in_progress_ringing(sim: MbSim, at: int) -> MbCall:
     call, clock = new_call(sim, "messagebird_in_progress_ringing", inbound=True)
     _, t = caller_leg(sim, call, clock, at)
@@ -335,6 +362,11 @@ MB_FLOWS: dict[str, tuple[MbFlow, float]] = {
 MB_IN_PROGRESS_FLOWS: dict[str, MbFlow] = {
     "messagebird_in_progress_talking": in_progress_talking,
     "messagebird_in_progress_ringing": in_progress_ringing,
+    "messagebird_in_progress_history": in_progress_history,
+}
+# built once each, at a random time of the window, besides the weighted flows
+MB_ONCE_FLOWS: dict[str, MbFlow] = {
+    "messagebird_inbound_clock_error": inbound_clock_error,
 }
 
 
@@ -346,14 +378,25 @@ LOSS = {"starting": 0.2, "ringing": 0.15, "ongoing": 0.1, "queued": 0.2}
 def assign_deliveries(sim: MbSim, call: MbCall) -> None:
     """Which snapshots never arrive, which arrive only after a newer one, and which legs'
     charge is settled in a later snapshot. An object's latest snapshot always arrives
-    (unless the whole call object never does)."""
+    (unless the whole call object never does). A call read from the history (its legs never
+    arrive, or arrive late) arrives as its latest snapshot alone; legs that never arrive
+    have no snapshot delivered at all."""
+    if call.legs_arrive != "yes":
+        for snapshot in call.snapshots[:-1]:
+            snapshot.delivered = False
+    if call.legs_arrive == "never":
+        for leg in call.legs:
+            for snapshot in leg.snapshots:
+                snapshot.delivered = False
+        return
     for leg in call.legs:
         if leg.final_status is not None and sim.chance(0.2):
             leg.restate((leg.ended_at or 0) + Clock(sim.rng, call.with_ms).step(30, 300))
             call.quirks.append("charge_settled_later")
     objects = [leg.snapshots for leg in call.legs]
     if call.arrives:
-        objects.append(call.snapshots)
+        if call.legs_arrive == "yes":  # a history read is the latest snapshot alone
+            objects.append(call.snapshots)
     else:
         for snapshot in call.snapshots:
             snapshot.delivered = False
@@ -362,7 +405,7 @@ def assign_deliveries(sim: MbSim, call: MbCall) -> None:
             if sim.chance(LOSS.get(snapshot.status, 0.0)):
                 snapshot.delivered = False
                 call.quirks.append(f"{snapshot.status}_snapshot_lost")
-    for leg in call.legs:
+    for leg in call.legs if call.legs_arrive == "yes" else []:  # late legs are all late
         earlier = [s for s in leg.snapshots[:-1] if s.delivered]
         if earlier and sim.chance(0.1):
             earlier[0].arrives_late = True
@@ -393,10 +436,28 @@ def choose_flow(sim: MbSim, index: int, seen: set[str]) -> str:
     return sim.rng.choices(names, [MB_FLOWS[name][1] for name in names])[0]
 
 
+def choose_history_calls(sim: MbSim, finished: list[MbCall]) -> None:
+    """About 5% of the finished calls whose object arrives come from the call history alone
+    (GET /calls carries no legs; theirs never arrive), about 5% from the history with their
+    legs in the late file; at least one of each."""
+    candidates = [call for call in finished if call.arrives]
+    for call in candidates:
+        draw = sim.rng.random()
+        if draw < 0.05:
+            call.legs_arrive = "never"
+        elif draw < 0.1:
+            call.legs_arrive = "late"
+    for fate in ("never", "late"):
+        plain = [call for call in candidates if call.legs_arrive == "yes"]
+        if plain and not any(call.legs_arrive == fate for call in candidates):
+            plain[len(plain) // 2].legs_arrive = fate
+
+
 def build_calls(sim: MbSim, count: int, first_at: int, last_at: int, open_at: int) -> list[MbCall]:
-    """`count` finished calls starting between first_at and last_at, then the calls still in
-    progress from open_at; about 8% of the finished calls' objects never arrive (only their
-    legs do) and about 15% of the inbound ones carry no numberId."""
+    """`count` finished calls starting between first_at and last_at (and one of each flow of
+    MB_ONCE_FLOWS among them), then the calls still in progress from open_at; about 8% of the
+    finished calls' objects never arrive (only their legs do), about 15% of the inbound ones
+    carry no numberId, and about 10% come from the call history (choose_history_calls)."""
     calls: list[MbCall] = []
     seen: set[str] = set()
     for index, at in enumerate(sorted(start_time(sim, first_at, last_at) for _ in range(count))):
@@ -414,6 +475,10 @@ def build_calls(sim: MbSim, count: int, first_at: int, last_at: int, open_at: in
         same = [call for call in finished if call.is_inbound == inbound]
         if same and not any(not call.arrives for call in same):
             same[len(same) // 2].arrives = False
+    choose_history_calls(sim, finished)
+    once = [flow(sim, start_time(sim, first_at, last_at)) for flow in MB_ONCE_FLOWS.values()]
+    calls += once
+    finished += once
     inbound_calls = [call for call in finished if call.is_inbound and call.arrives]
     for call in inbound_calls:
         if sim.chance(0.15) or call is inbound_calls[-1]:
@@ -421,7 +486,12 @@ def build_calls(sim: MbSim, count: int, first_at: int, last_at: int, open_at: in
     for call in calls:
         if not call.arrives:
             call.quirks.append("call_object_missing")
-        elif call.is_inbound and call.number_id is None:
+        elif call.is_inbound and call.number_id is None and call.legs_arrive != "never":
             call.quirks.append("number_id_missing")
+        if call.legs_arrive != "yes":
+            call.quirks.append("call_read_from_history")
+            call.quirks.append(
+                {"never": "legs_never_arrive", "late": "legs_arrive_late"}[call.legs_arrive]
+            )
         assign_deliveries(sim, call)
     return calls

@@ -2,7 +2,9 @@
 -- the leg's hold intervals (its own and its entry point's, clipped to the leg), 0 when none,
 -- null when unknown: the leg has not ended, a hold is still open, or a hold's time is
 -- estimated (built from a fallback event time). talk_ms is ended_at - connected_at - hold
--- (the whole handle time when the hold is unknown); null until the leg ends.
+-- (the whole handle time when the hold is unknown); null until the leg ends, and null when it
+-- ended before it connected (CONTRACT §9 "Impossible times"; its hold_ms is null then too:
+-- there is no valid [connected_at, ended_at] to measure one in).
 -- Incremental: the agent legs of the recomputed components.
 
 {{ config(
@@ -80,12 +82,16 @@ final as (
         agent_legs.ended_at,
         case
             when agent_legs.ended_at is null or unknown_holds.agent_leg_id is not null then null
+            -- a leg that ended before it connected has no valid window to measure a hold in
+            when agent_legs.ended_at < agent_legs.connected_at then null
             else coalesce(hold_totals.merged_hold_ms, cast(0 as {{ dbt.type_bigint() }}))
         end as hold_ms,
         (agent_legs.ended_at is not null and unknown_holds.agent_leg_id is not null) as is_hold_unknown,
         coalesce(hold_totals.hold_count, 0) as merged_hold_count,
+        -- null while the leg is open, and when it ended before it connected (a vendor clock
+        -- error: unknown, never negative)
         case
-            when agent_legs.ended_at is not null
+            when agent_legs.ended_at >= agent_legs.connected_at
                 then {{ ms_between('agent_legs.connected_at', 'agent_legs.ended_at') }}
                 - case
                     when unknown_holds.agent_leg_id is not null then cast(0 as {{ dbt.type_bigint() }})

@@ -101,8 +101,28 @@ picked as (
         max(case when prioritised.recap_summary is not null then prioritised.event_sequence end)
             over (partition by prioritised.leg_id) as recap_sequence,
         max(case when prioritised.is_live_state then prioritised.event_sequence end)
-            over (partition by prioritised.leg_id) as last_live_sequence
+            over (partition by prioritised.leg_id) as last_live_sequence,
+        min(case when prioritised.is_live_state then prioritised.started_at end)
+            over (partition by prioritised.leg_id) as live_started_at
     from prioritised
+
+),
+
+dated as (
+
+    -- Post-call events never rewrite a leg's history: a post-call event whose date_started
+    -- differs from the one its live events report carries another call's dates (Dialpad's
+    -- recording events do: CONTRACT §3 "Leg attributes"), so none of its dates is the leg's.
+    -- The others fill the dates no live event carries.
+    select
+        picked.*,
+        (
+            picked.is_live_state
+            or picked.started_at is null
+            or picked.live_started_at is null
+            or picked.started_at = picked.live_started_at
+        ) as has_leg_dates
+    from picked
 
 ),
 
@@ -118,31 +138,31 @@ aggregated as (
         {%- endfor %}
         {%- endfor %}
 
-        -- dates: earliest (latest for ended) on live events; post-call events only where no
-        -- live event has one
+        -- dates: earliest (latest for ended) on live events; post-call events (those with the
+        -- leg's own dates) only where no live event has one
         coalesce(
             min(case when is_live_state then started_at end),
-            min(started_at)
+            min(case when has_leg_dates then started_at end)
         ) as started_at,
         coalesce(
             min(case when is_live_state then rang_at end),
-            min(rang_at)
+            min(case when has_leg_dates then rang_at end)
         ) as rang_at,
         coalesce(
             min(case when is_live_state then first_rang_at end),
-            min(first_rang_at)
+            min(case when has_leg_dates then first_rang_at end)
         ) as first_rang_at,
         coalesce(
             min(case when is_live_state then queued_at end),
-            min(queued_at)
+            min(case when has_leg_dates then queued_at end)
         ) as date_queued_at,
         coalesce(
             min(case when is_live_state then connected_at end),
-            min(connected_at)
+            min(case when has_leg_dates then connected_at end)
         ) as connected_at,
         coalesce(
             max(case when is_live_state then ended_at end),
-            max(ended_at),
+            max(case when has_leg_dates then ended_at end),
             min(case when state = 'hangup' then event_at end)
         ) as reported_ended_at,
 
@@ -169,7 +189,7 @@ aggregated as (
         max(case when event_sequence = recap_sequence then event_at end) as recap_at,
 
         count(*) as event_count
-    from picked
+    from dated
     group by leg_id
 
 ),

@@ -1,6 +1,8 @@
 -- Provider-neutral: per conversation with an answer interval, the earliest answer
 -- (answered_at) and the length of the union of its answer intervals ([connected_at, ended_at]
--- of its answer legs); answered_ms is null while an answer interval is still open.
+-- of its answer legs); answered_ms is null while an answer interval is still open, and when
+-- one ends before it starts (not a valid interval: CONTRACT §9 "Impossible times"; the answer
+-- still happened, so answered_at counts it).
 -- Incremental: the recomputed conversations (int_conversations_to_rebuild).
 
 {{ config(
@@ -30,7 +32,9 @@ answer_intervals as (
 
 closed_answer_intervals as (
 
-    select * from answer_intervals where ended_at is not null
+    -- an interval that ends before it starts is no interval (a vendor clock error): left out
+    -- of the union, it makes answered_ms unknown
+    select * from answer_intervals where ended_at >= connected_at
 
 ),
 
@@ -63,7 +67,8 @@ conversation_answers as (
         conversation_id,
         min(connected_at) as answered_at,
         cast(count(*) as {{ dbt.type_int() }}) as answer_interval_count,
-        sum(case when ended_at is null then 1 else 0 end) as open_answer_interval_count
+        sum(case when ended_at is null then 1 else 0 end) as open_answer_interval_count,
+        sum(case when ended_at < connected_at then 1 else 0 end) as reversed_answer_interval_count
     from answer_intervals
     group by provider, conversation_id
 
@@ -76,8 +81,11 @@ final as (
         conversation_answers.conversation_id,
         conversation_answers.answered_at,
         conversation_answers.answer_interval_count,
+        cast(conversation_answers.reversed_answer_interval_count as {{ dbt.type_int() }})
+            as reversed_answer_interval_count,
         case
             when conversation_answers.open_answer_interval_count = 0
+                and conversation_answers.reversed_answer_interval_count = 0
                 then coalesce(merged_totals.merged_answered_ms, cast(0 as {{ dbt.type_bigint() }}))
         end as answered_ms
     from conversation_answers

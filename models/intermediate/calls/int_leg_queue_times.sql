@@ -1,5 +1,6 @@
 -- Dialpad: time each leg spent in state `queued`: the sum of its queued intervals, 0 when it
--- never was queued, null when unknown (an interval still open, or built from an estimated time).
+-- never was queued, null when unknown (an interval still open, built from an estimated time, or
+-- of unknown length because its end was reported before its start).
 -- Incremental: the legs of the recomputed components.
 
 {{ config(
@@ -28,7 +29,8 @@ queued_intervals as (
         leg_id,
         cast(count(*) as {{ dbt.type_int() }}) as queued_interval_count,
         cast(sum(duration_ms) as {{ dbt.type_bigint() }}) as queued_ms,
-        max(case when exited_at is null or is_time_estimated then 1 else 0 end) = 1 as is_unknown
+        -- unknown: an interval still open, estimated, or of unknown length (it came out negative)
+        max(case when duration_ms is null or is_time_estimated then 1 else 0 end) = 1 as is_unknown
     from state_intervals
     where state = 'queued'
     group by leg_id

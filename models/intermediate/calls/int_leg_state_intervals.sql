@@ -2,7 +2,9 @@
 -- same state (repeated deliveries included) collapse into one interval; post-call events are
 -- not part of the timeline, so they never end an interval. An interval runs from its first
 -- event to the next interval's first event, or to the leg's end (null while the leg is open);
--- `hangup` only closes the timeline and is not an interval itself.
+-- `hangup` only closes the timeline and is not an interval itself. A leg end reported before
+-- the last interval's first event is kept as its exit; that duration is unknown (null, never
+-- negative: CONTRACT §9 "Impossible times").
 -- Incremental: the legs of the recomputed components.
 
 {{ config(
@@ -125,9 +127,8 @@ bounded_intervals as (
         with_next.entered_at,
         case
             when with_next.next_entered_at is not null then with_next.next_entered_at
-            when legs.ended_at is null then null
-            -- a leg end reported before the interval's own first event: a zero-length interval
-            when legs.ended_at < with_next.entered_at then with_next.entered_at
+            -- the leg's end as reported, even before the interval's own first event (then its
+            -- duration is unknown: null, never negative)
             else legs.ended_at
         end as exited_at,
         (
@@ -154,7 +155,7 @@ final as (
         state,
         entered_at,
         exited_at,
-        {{ ms_between('entered_at', 'exited_at') }} as duration_ms,
+        {{ nonnegative_ms_between('entered_at', 'exited_at') }} as duration_ms,
         is_time_estimated
     from bounded_intervals
     where state <> 'hangup'

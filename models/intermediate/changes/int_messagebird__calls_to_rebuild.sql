@@ -5,7 +5,10 @@
 --     (no call object, or no endedAt and no final status) and the call or one of its legs has
 --     a snapshot at or after the open-leg refresh cutoff (macros/incremental.sql).
 -- A leg belongs to one call for good (its callId never changes), so a call's legs are the
--- same before and after.
+-- same before and after. Both late arrivals are covered by the first point: a call read from
+-- the call history without legs (a conversation of its own, int_messagebird__calls_without_legs)
+-- is recomputed when its first leg snapshot loads, and is then built from its legs; legs that
+-- came without their call are recomputed when the call object loads.
 
 with legs as (
 

@@ -1,6 +1,7 @@
 -- MessageBird legs in the provider-neutral leg shape that int_legs unions (the columns of
 -- int_dialpad__legs_mapped, in the same order). MessageBird reports no hold, queue,
--- recording, voicemail, csat or recap: those columns are null, false or 0. The call is the
+-- recording, voicemail, csat or recap: those columns are null, false or 0. Leg times pass
+-- through as delivered, even out of order (answeredAt after endedAt). The call is the
 -- conversation, and its own start, end and completeness travel on every leg
 -- (conversation_started_at, conversation_ended_at, is_conversation_complete).
 -- A view: a projection, read through int_legs by models that filter it.
@@ -63,9 +64,12 @@ final as (
         cast(null as {{ dbt.type_bigint() }}) as hold_ms,
         -- MessageBird does not report hold: unknown on every answered talk leg
         is_answer_leg as is_hold_unknown,
+        -- null while open, and when the leg ended before it was answered (a vendor clock error:
+        -- MessageBird's own example leg; unknown, never negative, CONTRACT §9): its
+        -- conversation's talk and handle are then unknown too
         case
-            when is_answer_leg and ended_at is not null
-                then {{ ms_between('connected_at', 'ended_at') }}
+            when is_answer_leg
+                then {{ nonnegative_ms_between('connected_at', 'ended_at') }}
         end as talk_ms,
         false as has_voicemail,
         false as was_blocked,

@@ -114,10 +114,12 @@ final as (
         is_transferred as is_answering_leg_transferred,
         -- an agent leg carries its own talk and hold; a leg that is no agent leg (an entry
         -- point whose operator never arrived) talked for its whole answer interval, hold unknown
+        -- (null when that interval ends before it starts: CONTRACT §9 "Impossible times")
         case
             when is_agent_leg then talk_ms
-            else {{ ms_between('connected_at', 'ended_at') }}
+            else {{ nonnegative_ms_between('connected_at', 'ended_at') }}
         end as talk_ms,
+        coalesce(not is_agent_leg and ended_at < connected_at, false) as is_talk_negative,
         case when is_agent_leg then hold_ms end as hold_ms
     from ranked_candidates
     where answer_rank = 1

@@ -98,16 +98,18 @@ final as (
             when centers.call_center_id is null then true
             else offered_while_open.offer_id is not null
         end as is_offered_in_hours,
+        -- unknown (null) where the elapsed time is: an answer or a wait end reported before the
+        -- wait started (CONTRACT §9 "Impossible times")
         case
             when offers.answered_at is null then null
             when centers.call_center_id is null then offers.speed_to_answer_ms
-            when offers.answered_at <= offers.wait_start_at then cast(0 as {{ dbt.type_bigint() }})
+            when offers.answered_at < offers.wait_start_at then null
             else cast(coalesce(answer_overlaps.business_ms, 0) as {{ dbt.type_bigint() }})
         end as time_to_answer_business_ms,
         case
             when offers.wait_end_at is null then null
             when centers.call_center_id is null then offers.wait_ms
-            when offers.wait_end_at <= offers.wait_start_at then cast(0 as {{ dbt.type_bigint() }})
+            when offers.wait_end_at < offers.wait_start_at then null
             else cast(coalesce(wait_overlaps.business_ms, 0) as {{ dbt.type_bigint() }})
         end as wait_business_ms
     from offers

@@ -143,9 +143,11 @@ final as (
         answered_at,
         answering_leg_id,
         answering_agent_id,
-        {{ ms_between('wait_start_at', 'answered_at') }} as speed_to_answer_ms,
+        -- null (unknown, never negative) when the answer or the wait's end was reported before
+        -- the wait started (CONTRACT §9 "Impossible times")
+        {{ nonnegative_ms_between('wait_start_at', 'answered_at') }} as speed_to_answer_ms,
         wait_end_at,
-        {{ ms_between('wait_start_at', 'wait_end_at') }} as wait_ms,
+        {{ nonnegative_ms_between('wait_start_at', 'wait_end_at') }} as wait_ms,
         cast(queue_ms as {{ dbt.type_bigint() }}) as queue_ms,
         cast(rung_agent_count as {{ dbt.type_int() }}) as rung_agent_count,
         case

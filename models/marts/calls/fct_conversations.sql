@@ -182,6 +182,7 @@ joined as (
         last_agents.agent_email as last_agent_email,
         answer_windows.answered_at,
         answer_windows.answered_ms,
+        answer_windows.reversed_answer_interval_count,
         ranked_csat.csat_score,
         ranked_recaps.recap_summary
     from leg_totals
@@ -222,12 +223,21 @@ measured as (
         case
             when joined.connected_talk_leg_count > 0 and joined.unknown_talk_count = 0
                 then joined.known_talk_ms
-        end as talk_ms
+        end as talk_ms,
+        -- wait (inbound, complete): the elapsed time minus the union of the answer intervals;
+        -- unknown when the conversation ended before it started or an answer interval ends
+        -- before it starts (CONTRACT §9 "Impossible times"), and when it comes out negative
+        case
+            when joined.direction = 'inbound' and joined.is_complete
+                and joined.last_ended_at >= joined.started_at
+                and coalesce(joined.reversed_answer_interval_count, 0) = 0
+                then {{ ms_between('joined.started_at', 'joined.last_ended_at') }} - coalesce(joined.answered_ms, 0)
+        end as elapsed_minus_answered_ms
     from joined
 
 ),
 
-conversations as (
+leg_conversations as (
 
     select
         provider,
@@ -256,11 +266,8 @@ conversations as (
         last_agent_name,
         last_agent_email,
         answered_at,
-        {{ ms_between('started_at', 'answered_at') }} as time_to_answer_ms,
-        case
-            when direction = 'inbound' and is_complete
-                then {{ ms_between('started_at', 'ended_at') }} - coalesce(answered_ms, 0)
-        end as wait_ms,
+        {{ nonnegative_ms_between('started_at', 'answered_at') }} as time_to_answer_ms,
+        case when elapsed_minus_answered_ms >= 0 then elapsed_minus_answered_ms end as wait_ms,
         cast(queue_ms as {{ dbt.type_bigint() }}) as queue_ms,
         cast(hold_ms as {{ dbt.type_bigint() }}) as hold_ms,
         cast(talk_ms as {{ dbt.type_bigint() }}) as talk_ms,
@@ -276,6 +283,23 @@ conversations as (
         has_voicemail,
         recap_summary
     from measured
+
+),
+
+conversations_without_legs as (
+
+    -- conversations with no leg (a MessageBird call whose legs never arrived, CONTRACT §8):
+    -- already in these columns (int_conversations_without_legs)
+    select * from {{ ref('int_conversations_without_legs') }}
+    where {{ in_rebuild_set('provider, conversation_id', 'int_conversations_to_rebuild', 'provider, conversation_id') }}
+
+),
+
+conversations as (
+
+    select {{ conversation_columns | join(', ') }} from leg_conversations
+    union all
+    select {{ conversation_columns | join(', ') }} from conversations_without_legs
 
 ),
 

@@ -31,7 +31,9 @@ final as (
         leg_states.state,
         leg_states.entered_at,
         leg_states.exited_at,
-        cast(leg_states.duration_ms as {{ dbt.type_bigint() }}) as duration_ms,
+        -- never negative, whatever a provider's mapping computed (CONTRACT §9 "Impossible times")
+        cast(case when leg_states.duration_ms >= 0 then leg_states.duration_ms end as {{ dbt.type_bigint() }})
+            as duration_ms,
         leg_states.is_time_estimated
     from leg_states
     inner join legs

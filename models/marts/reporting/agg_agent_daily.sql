@@ -1,7 +1,9 @@
 -- One row per (provider, reporting_date, agent_id): CONTRACT §6 `agg_agent_daily`. Leg columns
 -- count on the local date (reporting_timezone) of the leg's started_at; conversation columns
 -- on the local date of the agent's first connected agent leg in the conversation. Every
--- average ships with its numerator and denominator so days roll up to weeks.
+-- average ships with its numerator and denominator so days roll up to weeks; it divides by
+-- the count of the terms it summed (a duration that came out negative is null and left out:
+-- CONTRACT §9 "Impossible times").
 
 with legs as (
 
@@ -93,9 +95,10 @@ leg_facts as (
                 and agent_legs.ended_at is not null
                 then agent_legs.talk_ms + coalesce(agent_legs.hold_ms, 0)
         end as handle_ms,
+        -- null (unknown, never negative) when the leg connected before it rang or started
         case
             when agent_legs.is_agent_offered_leg and agent_legs.connected_at is not null
-                then {{ ms_between('coalesce(agent_legs.rang_at, agent_legs.started_at)', 'agent_legs.connected_at') }}
+                then {{ nonnegative_ms_between('coalesce(agent_legs.rang_at, agent_legs.started_at)', 'agent_legs.connected_at') }}
         end as answer_delay_ms
     from agent_legs
     left join entry_points
@@ -190,7 +193,9 @@ aggregated as (
         sum(talk_ms) as talk_ms,
         sum(hold_ms) as hold_ms,
         sum(handle_ms) as handle_ms,
-        sum(answer_delay_ms) as answer_delay_ms_sum
+        count(handle_ms) as handle_known_leg_count,
+        sum(answer_delay_ms) as answer_delay_ms_sum,
+        count(answer_delay_ms) as answer_delay_known_leg_count
     from facts
     group by provider, reporting_date, agent_id
 
@@ -223,10 +228,12 @@ final as (
         cast(aggregated.talk_ms as {{ dbt.type_bigint() }}) as talk_ms,
         cast(aggregated.hold_ms as {{ dbt.type_bigint() }}) as hold_ms,
         cast(aggregated.handle_ms as {{ dbt.type_bigint() }}) as handle_ms,
-        cast(aggregated.handle_ms as double) / nullif(aggregated.handled_leg_count, 0) as aht_ms,
+        cast(aggregated.handle_known_leg_count as {{ dbt.type_int() }}) as handle_known_leg_count,
+        cast(aggregated.handle_ms as double) / nullif(aggregated.handle_known_leg_count, 0) as aht_ms,
         cast(aggregated.answer_delay_ms_sum as {{ dbt.type_bigint() }}) as answer_delay_ms_sum,
+        cast(aggregated.answer_delay_known_leg_count as {{ dbt.type_int() }}) as answer_delay_known_leg_count,
         cast(aggregated.answer_delay_ms_sum as double)
-            / nullif(aggregated.answered_leg_count, 0) as avg_answer_delay_ms
+            / nullif(aggregated.answer_delay_known_leg_count, 0) as avg_answer_delay_ms
     from aggregated
     left join agents
         on aggregated.provider = agents.provider

@@ -1,7 +1,9 @@
 -- One row per (provider, hour_start_at, call_center_id) with offers: CONTRACT §6
 -- `agg_call_center_hourly`. Each offer counts in the local hour of `reporting_timezone` its
 -- offered_at falls in (arrival-hour attribution); every rate ships with its numerator and
--- denominator so hours roll up to days and weeks.
+-- denominator so hours roll up to days and weeks. An average divides by the count of the terms
+-- it summed: a duration that came out negative is null and left out (CONTRACT §9 "Impossible
+-- times"), so ASA, AHT and the average wait ship their own counts.
 
 {%- set service_level_ms = var('service_level_seconds', 20) * 1000 %}
 {%- set short_abandon_ms = var('short_abandon_seconds', 0) * 1000 %}
@@ -62,15 +64,18 @@ aggregated as (
         sum(case when offer_outcome = 'in_progress' then 1 else 0 end) as in_progress_count,
         sum(case when is_answered_within_sl then 1 else 0 end) as answered_within_sl_count,
         sum(case when offer_outcome = 'answered' then speed_to_answer_ms end) as speed_to_answer_ms_sum,
+        count(case when offer_outcome = 'answered' then speed_to_answer_ms end) as speed_to_answer_known_count,
         max(case when offer_outcome <> 'in_progress' then wait_ms end) as max_wait_ms,
         sum(case when offer_outcome <> 'in_progress' then wait_ms end) as wait_ms_sum,
         sum(case when offer_outcome <> 'in_progress' then 1 else 0 end) as finished_count,
+        count(case when offer_outcome <> 'in_progress' then wait_ms end) as wait_known_count,
         sum(case when queued_at is not null then 1 else 0 end) as queued_count,
         sum(queue_ms) as queue_ms_sum,
         sum(case when is_handled then 1 else 0 end) as handled_count,
         sum(case when is_handled then talk_ms end) as talk_ms,
         sum(case when is_handled then hold_ms end) as hold_ms,
         sum(case when is_handled then handle_ms end) as handle_ms,
+        count(case when is_handled then handle_ms end) as handle_known_count,
         sum(case when is_transferred then 1 else 0 end) as transferred_count,
         sum(case when is_offered_in_hours then 1 else 0 end) as offered_in_hours_count,
         sum(
@@ -116,17 +121,20 @@ final as (
         cast(abandoned_count - short_abandoned_count as double)
             / nullif(offered_count - in_progress_count - short_abandoned_count, 0) as abandonment_rate,
         cast(speed_to_answer_ms_sum as {{ dbt.type_bigint() }}) as speed_to_answer_ms_sum,
-        cast(speed_to_answer_ms_sum as double) / nullif(answered_count, 0) as asa_ms,
+        cast(speed_to_answer_known_count as {{ dbt.type_int() }}) as speed_to_answer_known_count,
+        cast(speed_to_answer_ms_sum as double) / nullif(speed_to_answer_known_count, 0) as asa_ms,
         cast(max_wait_ms as {{ dbt.type_bigint() }}) as max_wait_ms,
         cast(wait_ms_sum as {{ dbt.type_bigint() }}) as wait_ms_sum,
         cast(finished_count as {{ dbt.type_int() }}) as finished_count,
+        cast(wait_known_count as {{ dbt.type_int() }}) as wait_known_count,
         cast(queued_count as {{ dbt.type_int() }}) as queued_count,
         cast(queue_ms_sum as {{ dbt.type_bigint() }}) as queue_ms_sum,
         cast(handled_count as {{ dbt.type_int() }}) as handled_count,
         cast(talk_ms as {{ dbt.type_bigint() }}) as talk_ms,
         cast(hold_ms as {{ dbt.type_bigint() }}) as hold_ms,
         cast(handle_ms as {{ dbt.type_bigint() }}) as handle_ms,
-        cast(handle_ms as double) / nullif(handled_count, 0) as aht_ms,
+        cast(handle_known_count as {{ dbt.type_int() }}) as handle_known_count,
+        cast(handle_ms as double) / nullif(handle_known_count, 0) as aht_ms,
         cast(transferred_count as {{ dbt.type_int() }}) as transferred_count,
         cast(transferred_count as double) / nullif(handled_count, 0) as transfer_rate,
         cast(offered_in_hours_count as {{ dbt.type_int() }}) as offered_in_hours_count,
