@@ -1,5 +1,5 @@
-"""Every dbt unit test of the project passes, on DuckDB and on Spark (CI runs them here;
-`callmart build` does not).
+"""Every dbt unit test of the project passes on DuckDB, and on Spark those that pin what the
+engines do differently (CI runs them here; `callmart build` does not).
 
 Unit tests check the models' SQL against fixed fixtures, not a warehouse's data, so production
 builds leave them out (ingest/build.py). They still need the relations they stand in for to
@@ -7,6 +7,13 @@ exist (dbt reads the columns of every input a fixture leaves out), so a fresh wa
 gets every seed and every model built empty. On Spark the on-run-start hooks register the raw
 layer as well: a one-event Parquet lake stands in for it. The Spark case is marked `spark`
 (the spark extra and Java 17; skipped without them).
+
+On Spark a unit test costs about 3 s (fixtures and planning), so CI runs there every unit test
+of the models whose SQL calls an engine dispatch macro of macros/cross_engine/ (where the
+engines' differences live), and the first unit test of every other model (its SQL runs on
+Spark with fixture inputs); the parity tests (tests/test_spark_parity.py,
+tests/test_spark_kpi_parity.py) compare every mart of both engines on the same traffic.
+`CALLMART_SPARK_UNIT_TESTS=all` runs all of them on Spark.
 """
 
 from __future__ import annotations
@@ -67,11 +74,43 @@ def test_every_dbt_unit_test_passes(target: str, tmp_path: Path) -> None:
     status, _ = _dbt(target, env, *build)
     assert status == 0
 
-    status, results = _dbt(target, env, "test", "--select", "test_type:unit")
+    every = target == "duckdb" or os.environ.get("CALLMART_SPARK_UNIT_TESTS") == "all"
+    selected = ["test_type:unit"] if every else _engine_unit_tests()
+    status, results = _dbt(target, env, "test", "--select", *selected)
     unit_tests = [r for r in results if str(r["unique_id"]).startswith("unit_test.")]
     failed = [
         (r["unique_id"], r["status"], r["message"]) for r in unit_tests if r["status"] != "pass"
     ]
     assert failed == []
     assert status == 0
-    assert len(unit_tests) >= 71  # every unit test ran
+    assert len(unit_tests) >= (91 if every else 40)  # every selected unit test ran
+
+
+def _engine_unit_tests() -> list[str]:
+    """The unit tests of every model that calls a macros/cross_engine/ dispatch macro (through
+    other macros too), and the first unit test of every other model (the manifest keeps the
+    project's order)."""
+    manifest = json.loads((Path(os.environ["DBT_TARGET_PATH"]) / "manifest.json").read_text())
+    macros = manifest["macros"]
+
+    def engine_specific(model: str) -> bool:
+        pending, seen = list(manifest["nodes"][model]["depends_on"]["macros"]), set()
+        while pending:
+            macro = pending.pop()
+            if macro in seen or macro not in macros:
+                continue
+            seen.add(macro)
+            if macros[macro]["original_file_path"].startswith("macros/cross_engine/"):
+                return True
+            pending += macros[macro]["depends_on"]["macros"]
+        return False
+
+    selected, first_of = [], set()
+    for unit_test in manifest["unit_tests"].values():
+        model = next(
+            n for n in unit_test["depends_on"]["nodes"] if n.endswith(f".{unit_test['model']}")
+        )
+        if engine_specific(model) or model not in first_of:
+            selected.append(".".join(unit_test["fqn"]))
+        first_of.add(model)
+    return selected

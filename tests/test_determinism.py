@@ -152,7 +152,9 @@ def test_post_call_events_first_and_jwt_records_last_build_and_end_the_same(
 
     def run(number: int) -> None:
         batch = write_lines(tmp_path / f"batch{number}.ndjson", batches[number])
-        assert main(["run", "--quiet", "--db", str(db), "--jwt-secret-file", secret, str(batch)]) == 0
+        assert (
+            main(["run", "--quiet", "--db", str(db), "--jwt-secret-file", secret, str(batch)]) == 0
+        )
 
     # 1. post-call events only. Entry point 6444409178408204 has no live event yet: its dates
     # are its post-call events' (the recording's shifted ones among them: started 22:24:06.807,
@@ -183,7 +185,12 @@ def test_post_call_events_first_and_jwt_records_last_build_and_end_the_same(
         db,
         "select answered_at, answering_leg_id, wait_start_at, speed_to_answer_ms "
         "from marts.fct_call_center_offers where offer_id = '6590994898670620'",
-    ) == (_at("2026-03-03 11:29:20.072"), "6590994898670620", _at("2026-03-03 11:25:44.396"), 215676)
+    ) == (
+        _at("2026-03-03 11:29:20.072"),
+        "6590994898670620",
+        _at("2026-03-03 11:25:44.396"),
+        215676,
+    )
 
     # 3. The JWT records: every mart as the one-batch build of the same records has it.
     run(2)

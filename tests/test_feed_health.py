@@ -68,7 +68,9 @@ def test_quarantine_and_pending_follow_the_sample(health: dict[str, dict[str, An
     # every quarantined record is still open (nothing retried), attributed to one row
     assert sum(row["open_quarantine_count"] for row in health.values()) == summary["quarantined"]
     # a line that is not JSON has no provider: those are the unknown row's, at least
-    assert health["unknown"]["open_quarantine_count"] >= summary["quarantined_by_reason"]["not_json"]
+    assert (
+        health["unknown"]["open_quarantine_count"] >= summary["quarantined_by_reason"]["not_json"]
+    )
     # every file of the sample reads whole: no failed file, no line left pending
     assert {row["failed_file_count"] for row in health.values()} == {0}
     assert {row["pending_line_count"] for row in health.values()} == {0}

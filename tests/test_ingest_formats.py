@@ -102,7 +102,9 @@ def test_the_payload_is_kept_whole(tmp_path: Path, ingest, query) -> None:
 
 
 def test_a_field_absent_from_the_batch_is_still_a_column(tmp_path: Path, ingest, query) -> None:
-    write_lines(tmp_path / "a.ndjson", [{"call_id": 1, "state": "ringing", "date_rang": 1_700_000_000_005}])
+    write_lines(
+        tmp_path / "a.ndjson", [{"call_id": 1, "state": "ringing", "date_rang": 1_700_000_000_005}]
+    )
     assert ingest(tmp_path / "a.ndjson") == 0
     assert query(
         "select recap_summary, recording_details, routing_breadcrumbs, target_id "

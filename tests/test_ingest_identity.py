@@ -26,7 +26,9 @@ def test_the_identity_hash_is_sha256_of_the_canonical_payload(
         tmp_path / "a.ndjson", ['{"state": "hangup", "call_id": 7, "date_ended": 1700000000001.0}']
     )
     assert ingest(path) == 0
-    expected = hashlib.sha256(b'{"call_id":7,"date_ended":1700000000001.0,"state":"hangup"}').hexdigest()
+    expected = hashlib.sha256(
+        b'{"call_id":7,"date_ended":1700000000001.0,"state":"hangup"}'
+    ).hexdigest()
     assert query("select event_hash from raw.dialpad_call_events") == [(expected,)]
 
 
@@ -35,7 +37,12 @@ def test_copies_in_any_encoding_are_one_event(tmp_path: Path, ingest, query) -> 
     reordered = json.dumps(dict(reversed(list(payload.items()))), indent=1).replace("\n", " ")
     path = write_lines(
         tmp_path / "a.ndjson",
-        [payload, reordered, sign(payload), {"received_at": 1_700_000_000_005, "payload": sign(payload)}],
+        [
+            payload,
+            reordered,
+            sign(payload),
+            {"received_at": 1_700_000_000_005, "payload": sign(payload)},
+        ],
     )
     assert ingest(path) == 0
     assert query("select count(*) from raw.dialpad_call_events") == [(1,)]
@@ -57,7 +64,9 @@ def test_redeliveries_across_files_keep_the_earliest_received_at(
     tmp_path: Path, ingest, query
 ) -> None:
     payload = event(1, "ringing", event_timestamp=None, date_rang=1_700_000_001_000)
-    write_lines(tmp_path / "a.ndjson", [payload, {"received_at": 1_700_000_009_000, "payload": payload}])
+    write_lines(
+        tmp_path / "a.ndjson", [payload, {"received_at": 1_700_000_009_000, "payload": payload}]
+    )
     write_lines(tmp_path / "b.ndjson", [{"received_at": 1_700_000_003_000, "payload": payload}])
     assert ingest(tmp_path / "a.ndjson") == 0
     assert query(

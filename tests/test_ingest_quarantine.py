@@ -34,7 +34,10 @@ CASES = [
         "unparseable_field",
         '{"call_id": 5, "state": "hangup", "date_ended": 1700000000001, "was_recorded": "maybe"}',
     ),
-    ("unparseable_field", '{"call_id": 99999999999999999999, "state": "hangup", "date_ended": 1700000000001}'),
+    (
+        "unparseable_field",
+        '{"call_id": 99999999999999999999, "state": "hangup", "date_ended": 1700000000001}',
+    ),
     ("no_event_time", '{"call_id": 5, "state": "hangup"}'),
 ]
 
@@ -86,7 +89,9 @@ def test_the_summary_adds_up(tmp_path: Path, db: Path, capsys, monkeypatch) -> N
 
 def test_a_line_that_is_not_utf8_is_quarantined(tmp_path: Path, ingest, query) -> None:
     path = tmp_path / "in.ndjson"
-    path.write_bytes(b'{"call_id": 1, "state": "hangup", "date_ended": 1700000000001, "x": "\xff"}\n')
+    path.write_bytes(
+        b'{"call_id": 1, "state": "hangup", "date_ended": 1700000000001, "x": "\xff"}\n'
+    )
     assert ingest(path) == 0
     assert query("select reason, detail from raw.quarantine") == [("not_json", "not UTF-8 text")]
 

@@ -92,7 +92,10 @@ def test_copies_in_different_chunks_keep_the_earliest_received_copy(
     assert query(
         "select call_id, epoch_ms(received_at), epoch_ms(event_at), event_at_source, source_line "
         "from raw.dialpad_call_events order by call_id"
-    ) == [(5, 1_700_000_004_000, 1_700_000_004_000, "received", 3), (6, None, 1_700_000_001_000, "event", 2)]
+    ) == [
+        (5, 1_700_000_004_000, 1_700_000_004_000, "received", 3),
+        (6, None, 1_700_000_001_000, "event", 2),
+    ]
     assert query("select read_count, loaded_count, duplicate_count from raw.load_log") == [
         (4, 2, 2)
     ]

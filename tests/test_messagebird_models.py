@@ -103,6 +103,21 @@ C_LEG = leg(
 )  # fmt: skip
 
 
+T1052 = 1_772_448_720_000  # 2026-03-02T10:52:00Z
+K_CALL = call(
+    "clock-k", "ended", "2026-03-02T10:52:06Z",
+    createdAt="2026-03-02T10:51:50Z", endedAt="2026-03-02T10:52:06Z",
+)  # fmt: skip
+K_LEGS = [
+    leg("clock-k-in", "clock-k", "hangup", "2026-03-02T10:52:05Z", direction="incoming",
+        source=CALLER, destination=VN, createdAt="2026-03-02T10:51:50Z",
+        answeredAt="2026-03-02T10:51:52Z", endedAt="2026-03-02T10:52:05Z", duration=13),
+    leg("clock-k-ag", "clock-k", "hangup", "2026-03-02T10:52:04Z", destination=AGENT_2,
+        cost=0.000385, currency="USD", duration=31, createdAt="2026-03-02T10:52:00Z",
+        answeredAt="2026-03-02T10:52:30Z", endedAt="2026-03-02T10:52:04Z"),
+]  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("messagebird")
@@ -116,6 +131,8 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
             envelope(A_AG_END),  # a redelivery: one snapshot
             {"data": B_LEGS, "pagination": {"totalCount": 3, "pageCount": 1, "currentPage": 1, "perPage": 3}},
             {"data": [C_CALL, C_LEG], "pagination": {"totalCount": 2, "pageCount": 1, "currentPage": 1, "perPage": 2}},
+            K_CALL,
+            *K_LEGS,
             event(9001, "calling", direction="outbound", date_started=1_772_449_200_000,
                   event_timestamp=1_772_449_200_000, target={"id": 77, "type": "user", "name": "Ann"}),
             event(9001, "hangup", direction="outbound", date_started=1_772_449_200_000,
@@ -153,9 +170,9 @@ def test_both_providers_share_the_marts(warehouse: Path) -> None:
     found = rows(
         warehouse, "select provider, count(*) as n from marts.fct_conversations group by 1"
     )
-    assert {r["provider"]: r["n"] for r in found} == {"dialpad": 1, "messagebird": 3}
+    assert {r["provider"]: r["n"] for r in found} == {"dialpad": 1, "messagebird": 4}
     loaded = rows(warehouse, "select count(*) as n from raw.messagebird_legs")
-    assert loaded == [{"n": 7}]  # a-in, a-ag (2 snapshots), b-*, c-out; the redelivery is one
+    assert loaded == [{"n": 9}]  # a-in, a-ag (2 snapshots), b-*, c-out, clock-k-*; one redelivery
 
 
 def test_answered_inbound_call(warehouse: Path) -> None:
@@ -413,31 +430,9 @@ def test_history_then_legs_equals_one_build(history: History) -> None:
 # before it starts), the ongoing state's duration. The answer still counts: answered, at
 # 10:52:30, 40 s after the call started.
 
-T1052 = T10 + 52 * 60_000  # 2026-03-02T10:52:00Z
-K_CALL = call(
-    "clock-k", "ended", "2026-03-02T10:52:06Z",
-    createdAt="2026-03-02T10:51:50Z", endedAt="2026-03-02T10:52:06Z",
-)  # fmt: skip
-K_LEGS = [
-    leg("clock-k-in", "clock-k", "hangup", "2026-03-02T10:52:05Z", direction="incoming",
-        source=CALLER, destination=VN, createdAt="2026-03-02T10:51:50Z",
-        answeredAt="2026-03-02T10:51:52Z", endedAt="2026-03-02T10:52:05Z", duration=13),
-    leg("clock-k-ag", "clock-k", "hangup", "2026-03-02T10:52:04Z", destination=AGENT_2,
-        cost=0.000385, currency="USD", duration=31, createdAt="2026-03-02T10:52:00Z",
-        answeredAt="2026-03-02T10:52:30Z", endedAt="2026-03-02T10:52:04Z"),
-]  # fmt: skip
 
-
-@pytest.fixture(scope="module")
-def clock_error(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("clock_error")
-    landing = write_lines(folder / "messagebird_clock.ndjson", [K_CALL, *K_LEGS])
-    db = folder / "warehouse.duckdb"
-    assert main(["run", "--quiet", "--db", str(db), str(landing)]) == 0
-    return db
-
-
-def test_a_leg_that_ends_before_it_was_answered(clock_error: Path) -> None:
+def test_a_leg_that_ends_before_it_was_answered(warehouse: Path) -> None:
+    clock_error = warehouse  # the call clock-k of the module's warehouse
     [agent] = rows(
         clock_error,
         "select leg_role, epoch_ms(started_at) as started_ms, "
