@@ -174,10 +174,12 @@ def _sign(claims: str) -> str:
 
 def _read_json_command(ndjson: Path) -> list[str]:
     """DuckDB's read_json with the raw layer's whole schema given, materialised in memory."""
-    from ingest.flatten import DIALPAD_KEYS, PARTY_FIELDS
+    from ingest.raw_tables import DIALPAD_CALL_EVENTS
 
-    columns = {key: "VARCHAR" for key in sorted(DIALPAD_KEYS)}
-    columns.update({party: "JSON" for party in PARTY_FIELDS})
+    columns = {key: "VARCHAR" for key in sorted(DIALPAD_CALL_EVENTS.payload_keys)}
+    sources = [column.source or "" for column in DIALPAD_CALL_EVENTS.fields]
+    parties = {source.split(".")[0] for source in sources if "." in source}
+    columns.update({party: "JSON" for party in sorted(parties)})
     columns.update(
         {key: "JSON" for key in ("recording_details", "labels", "recording_url", "payload")}
     )

@@ -24,8 +24,9 @@ from ingest.build import BuildSummary, SparkTarget, run_dbt_build
 from ingest.decode import Decoder
 from ingest.errors import CallmartError, SecretError, disk_full_error
 from ingest.lake import export_files, retry_lake_quarantine
-from ingest.load import LoadSummary, RetrySummary, connect, load_files, retry_quarantine
+from ingest.load import connect, load_files, retry_quarantine
 from ingest.read import expand_paths
+from ingest.sink import LoadSummary, RetrySummary
 from ingest.warehouse import held_open, require_warehouse, writing
 
 SAMPLE_DIR = Path(__file__).parent / "sample"

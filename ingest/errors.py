@@ -64,6 +64,7 @@ FAILED_FILE_REASONS = frozenset(
         QuarantineReason.INVALID_JSON_DOCUMENT,
     }
 )
+FAILED_FILE_REASONS_SQL = ", ".join(f"'{reason}'" for reason in sorted(FAILED_FILE_REASONS))
 
 
 class FileFailed(Exception):

@@ -1,80 +1,42 @@
-"""Payloads to typed rows of raw.dialpad_call_events.
+"""Payloads to typed rows of a raw table, by that table's spec (`ingest.raw_tables`).
 
-Two steps, both column-wise: DuckDB's `json_transform` pulls every documented field out of the
-canonical payload JSON as text in one parse (lenient: a value of an unexpected shape becomes
-text, never an error), then pure polars expressions type and normalise the text (CONTRACT
-section 3: empty values, ids without a float round-trip, string booleans, event time). A row
-whose field cannot be typed is returned apart, for quarantine, with the fields named.
+Two steps, both column-wise: DuckDB's `json_transform` pulls every field the spec names out of
+the canonical payload JSON as text in one parse (lenient: a value of an unexpected shape becomes
+text, never an error), then pure polars expressions type and normalise the text by each
+column's `kind` (CONTRACT section 3: empty values, ids without a float round-trip, string
+booleans; section 8: MessageBird statuses and RFC 3339 times), null the times outside the
+plausible window, and, for Dialpad, compute the event time. A row whose field cannot be typed
+is returned apart, for quarantine, with the fields named.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import duckdb
 import polars as pl
 
 from ingest.decode import Event, TimeWindow
+from ingest.raw_tables import (
+    BOOLEAN,
+    DOCUMENT,
+    ID,
+    INSTANT,
+    LIST,
+    LOWERCASE,
+    MEASURE,
+    RECORDINGS,
+    STATE_DATE,
+    STATUS,
+    TEXT,
+    UNIX_MS,
+    WHOLE,
+    Column,
+    RawTable,
+)
 
-ID_FIELDS = ("call_id", "master_call_id", "entry_point_call_id", "operator_call_id")
-DATE_FIELDS = (
-    "event_timestamp",
-    "date_started",
-    "date_rang",
-    "date_first_rang",
-    "date_queued",
-    "date_connected",
-    "date_ended",
-)
-MEASURE_FIELDS = ("duration", "total_duration", "hold_time", "talk_time", "mos_score")
-BOOLEAN_FIELDS = ("is_transferred", "is_transfer", "was_recorded")
-TEXT_FIELDS = (
-    "state",
-    "direction",
-    "internal_number",
-    "external_number",
-    "group_id",
-    "csat_score",
-    "pcsat_score",
-    "custom_data",
-    "transcription_text",
-    "voicemail_link",
-    "recap_summary",
-    "recap_outcome",
-)
-LIST_FIELDS = (
-    "csat_recording_urls",
-    "csat_transcriptions",
-    "recording_url",
-    "call_recording_ids",
-    "screen_recording_urls",
-    "labels",
-    "recap_purposes",
-    "recap_action_items",
-)
-JSON_FIELDS = ("call_dispositions", "routing_breadcrumbs", "transferred_from", "ai_playbook")
-_TARGET_FIELDS = ("id", "type", "name", "email", "phone", "office_id")
-PARTY_FIELDS = {
-    "target": _TARGET_FIELDS,
-    "contact": ("id", "type", "name", "email", "phone"),  # contact.id may be a URL
-    "entry_point_target": _TARGET_FIELDS,
-    "proxy_target": _TARGET_FIELDS,
-}
-RECORDING_DETAIL_FIELDS = ("id", "url", "duration", "start_time", "recording_type")
-
-# CONTRACT section 3, "Event time": the state's own date when no better time is known.
-STATE_DATE = {
-    "calling": "date_started",
-    "preanswer": "date_started",
-    "ringing": "date_rang",
-    "queued": "date_queued",
-    "connected": "date_connected",
-    "hangup": "date_ended",
-    "missed": "date_ended",
-    "blocked": "date_ended",
-}
 _EMPTY_TEXT = ("", "0", "{}", "[]")
 
 
@@ -99,69 +61,139 @@ def events_frame(events: Sequence[Event]) -> pl.DataFrame:
     )
 
 
-def extract_fields(con: duckdb.DuckDBPyConnection, events: pl.DataFrame) -> pl.DataFrame:
-    """Every documented field as text (lists as lists of text), beside the lineage columns.
+def extract_fields(
+    con: duckdb.DuckDBPyConnection, events: pl.DataFrame, table: RawTable
+) -> pl.DataFrame:
+    """Every field `table` reads, as text (lists as lists of text), beside the lineage columns.
 
     Only the payload goes through DuckDB; its rows come back in order (DuckDB preserves
     insertion order), so the lineage columns are set beside them.
     """
     con.register("_events_to_extract", events.select("payload"))
     try:
-        fields = con.sql(_EXTRACT_SQL).pl()
+        fields = con.sql(_extract_sql(table)).pl()
     finally:
         con.unregister("_events_to_extract")
     return pl.concat([events, fields], how="horizontal")
 
 
-def _extract_sql() -> str:
+# The JSON a field is pulled out as, by kind: text, or the JSON itself (lists, documents).
+_EXTRACTED_AS_JSON = (LIST, DOCUMENT, RECORDINGS)
+_RECORDING_DETAIL_FIELDS = ("id", "url", "duration", "start_time", "recording_type")
+
+
+def _extract_sql(table: RawTable) -> str:
+    """One `json_transform` of the payload to the structure of `table`'s fields."""
     structure: dict[str, object] = {}
-    for name in (*ID_FIELDS, *DATE_FIELDS, *MEASURE_FIELDS, *BOOLEAN_FIELDS, *TEXT_FIELDS):
-        structure[name] = "VARCHAR"
-    for name in (*LIST_FIELDS, *JSON_FIELDS, "recording_details"):
-        structure[name] = "JSON"
-    for party, fields in PARTY_FIELDS.items():
-        structure[party] = {field: "VARCHAR" for field in fields}
-    details = json.dumps([{field: "VARCHAR" for field in RECORDING_DETAIL_FIELDS}])
-    scalars = [
-        f"f.{name}"
-        for name in (*ID_FIELDS, *DATE_FIELDS, *MEASURE_FIELDS, *BOOLEAN_FIELDS, *TEXT_FIELDS)
+    for column in table.fields:
+        *objects, key = _path(column)
+        level = structure
+        for name in objects:
+            level = level.setdefault(name, {})  # type: ignore[assignment]
+        level[key] = "JSON" if column.kind in _EXTRACTED_AS_JSON else "VARCHAR"
+        for alias in column.aliases:
+            structure[alias] = level[key]
+    columns = [_extracted(column, f"f.{'.'.join(_path(column))}") for column in table.fields]
+    columns += [
+        _extracted(column, f"f.{alias}", alias)
+        for column in table.fields
+        for alias in column.aliases
     ]
-    parties = [
-        f"f.{party}.{field} as {party}_{field}"
-        for party, fields in PARTY_FIELDS.items()
-        for field in fields
-    ]
-    lists = [
-        f"""case json_type(f.{name})
-                when 'ARRAY' then json_transform(f.{name}, '["VARCHAR"]')
-                when 'VARCHAR' then [f.{name} ->> '$']
-            end as {name}"""
-        for name in LIST_FIELDS
-    ]
-    documents = [f"f.{name}::varchar as {name}" for name in JSON_FIELDS]
-    columns = ",\n            ".join(
-        [
-            *scalars,
-            *parties,
-            *lists,
-            *documents,
-            f"""case json_type(f.recording_details)
-                when 'ARRAY' then json_transform(f.recording_details, '{details}')
-            end as recording_details""",
-        ]
-    )
+    select_list = ",\n            ".join(columns)
     return f"""
         with extracted as (
             select *, json_transform(payload, '{json.dumps(structure)}') as f
             from _events_to_extract
         )
         select
-            {columns}
+            {select_list}
         from extracted
     """
 
 
-_EXTRACT_SQL = _extract_sql()
+def _path(column: Column) -> list[str]:
+    assert column.source is not None
+    return column.source.split(".")
+
+
+def _extracted(column: Column, field: str, name: str | None = None) -> str:
+    """The select-list item of one field: text, or a list of texts, or JSON text."""
+    name = name or column.name
+    if column.kind == LIST:
+        return f"""case json_type({field})
+                when 'ARRAY' then json_transform({field}, '["VARCHAR"]')
+                when 'VARCHAR' then [{field} ->> '$']
+            end as {name}"""
+    if column.kind == DOCUMENT:
+        return f"{field}::varchar as {name}"
+    if column.kind == RECORDINGS:
+        details = json.dumps([{key: "VARCHAR" for key in _RECORDING_DETAIL_FIELDS}])
+        return f"""case json_type({field})
+                when 'ARRAY' then json_transform({field}, '{details}')
+            end as {name}"""
+    return f"{field} as {name}"
+
+
+def flatten(
+    con: duckdb.DuckDBPyConnection, events: pl.DataFrame, window: TimeWindow, table: RawTable
+) -> pl.DataFrame:
+    """Rows for `table` (CONTRACT sections 7 and 8), the lineage columns kept, plus
+    `reject_reason`/`reject_detail` for rows that cannot be loaded."""
+    text = extract_fields(con, events, table)
+    if table.key != "event_hash":
+        text = text.rename({"event_hash": table.key})
+    typed, checks = _typed_columns(table)
+    flags = [pl.when(flag).then(pl.lit(name)) for name, flag in checks]
+    times = {c.name: c.kind == INSTANT for c in table.fields if c.kind in (UNIX_MS, INSTANT)}
+    rows = (
+        text.lazy()
+        .with_columns(pl.concat_list(flags).list.drop_nulls().alias("unparseable"))
+        .with_columns(*typed)
+        .with_columns(_without_implausible(times, window))
+    )
+    for column in table.fields:
+        for alias in column.aliases:  # BOOLEAN: true if either says so
+            rows = rows.with_columns(
+                pl.when(pl.col(column.name) | pl.col(alias))
+                .then(True)
+                .otherwise(pl.coalesce(column.name, alias))
+                .alias(column.name)
+            ).drop(alias)
+    instants: tuple[str, ...] = ("received_at",)  # unix ms columns (`<name>_ms`) as timestamps
+    if table.event_time:
+        rows = rows.with_columns(_event_time(table)).with_columns(_no_event_time())
+        instants = ("received_at", "event_at")
+    else:
+        rows = rows.with_columns(_rejection(pl.lit(False), pl.lit(None), pl.lit(None)))
+    return (
+        rows.with_columns(
+            pl.from_epoch(f"{name}_ms", time_unit="ms").alias(name) for name in instants
+        )
+        .drop(*(f"{name}_ms" for name in instants), "unparseable", "received_at_implausible")
+        .collect()
+    )
+
+
+# --- typing text by kind: (the typed value, a flag true where non-empty text did not type) --
+
+Typed = tuple[pl.Expr, pl.Expr | None]  # no flag: every text types
+
+
+def _typed_columns(table: RawTable) -> tuple[list[pl.Expr], list[tuple[str, pl.Expr]]]:
+    """(the typed column expressions, (field name, unparseable flag) pairs), in column order.
+
+    A field is named by its column, or by its payload key where `table.reject_by_source`."""
+    typed: list[pl.Expr] = []
+    checks: list[tuple[str, pl.Expr]] = []
+    for column in table.fields:
+        assert column.kind is not None and column.source is not None
+        for name in (column.name, *column.aliases):
+            value, flag = _TYPES[column.kind](name)
+            typed.append(value)
+            if flag is not None:
+                by_source = table.reject_by_source and name == column.name
+                checks.append((column.source if by_source else name, flag))
+    return typed, checks
 
 
 def _blank_to_null(column: str) -> pl.Expr:
@@ -169,22 +201,121 @@ def _blank_to_null(column: str) -> pl.Expr:
     return pl.when(text.is_in(_EMPTY_TEXT)).then(None).otherwise(text)
 
 
-def _checked(column: str, typed: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """(the typed value, a flag that is true where non-empty text did not type)."""
+def _checked(column: str, typed: pl.Expr) -> Typed:
     return typed.alias(column), (_blank_to_null(column).is_not_null() & typed.is_null())
 
 
-def _as_id(column: str) -> tuple[pl.Expr, pl.Expr]:
+def _as_id(column: str) -> Typed:
     return _checked(column, _blank_to_null(column).str.to_integer(strict=False))
 
 
-def _as_unix_ms(column: str) -> tuple[pl.Expr, pl.Expr]:
+def _as_unix_ms(column: str) -> Typed:
     """Unix ms as an integer; any number (`1e16` included) types, text that is none does not."""
     text = _blank_to_null(column)
     whole = text.str.to_integer(strict=False)
     fractional = text.cast(pl.Float64, strict=False)
     number = pl.coalesce(whole, fractional.floor().cast(pl.Int64, strict=False))
     return number.alias(column), text.is_not_null() & fractional.is_null() & whole.is_null()
+
+
+def _as_measure(column: str) -> Typed:
+    text = pl.col(column).str.strip_chars()
+    typed = pl.when(text == "").then(None).otherwise(text).cast(pl.Float64, strict=False)
+    return typed.alias(column), (text.is_not_null() & (text != "") & typed.is_null())
+
+
+def _as_boolean(column: str) -> Typed:
+    text = pl.col(column).str.strip_chars().str.to_lowercase()
+    typed = (
+        pl.when(text.is_in(["true", "1"]))
+        .then(True)
+        .when(text.is_in(["false", "0"]))
+        .then(False)
+        .otherwise(None)
+    )
+    return typed.alias(column), (text.is_not_null() & (text != "") & typed.is_null())
+
+
+def _as_text(column: str) -> Typed:
+    return _blank_to_null(column).alias(column), None
+
+
+def _as_list(column: str) -> Typed:
+    items = pl.col(column).list.eval(pl.element().filter(~pl.element().is_in(_EMPTY_TEXT)))
+    return pl.when(items.list.len() > 0).then(items).otherwise(None).alias(column), None
+
+
+def _as_document(column: str) -> Typed:
+    empty = ["{}", "[]", '""', "null"]
+    return pl.when(pl.col(column).is_in(empty)).then(None).otherwise(pl.col(column)).alias(
+        column
+    ), None
+
+
+def _as_recordings(column: str) -> Typed:
+    detail = pl.element().struct
+    recordings = pl.col(column).list.eval(
+        pl.struct(
+            detail.field("id").alias("id"),
+            detail.field("url").alias("url"),
+            detail.field("duration").cast(pl.Float64, strict=False).alias("duration"),
+            detail.field("start_time").cast(pl.Int64, strict=False).alias("start_time"),
+            detail.field("recording_type").alias("recording_type"),
+        )
+    )
+    return recordings.alias(column), None
+
+
+# A leg's two spellings (CONTRACT section 8): `no-answer` is `no_answer`, `completed` is
+# `hangup`. A call's statuses (queued, starting, ongoing, ended) are only lowercased.
+_STATUS_SPELLINGS = {"no-answer": "no_answer", "completed": "hangup"}
+_RFC3339 = "%Y-%m-%dT%H:%M:%S%.f%#z"
+
+
+def _as_status(column: str) -> Typed:
+    status = _blank_to_null(column).str.to_lowercase()
+    for spelling, status_name in _STATUS_SPELLINGS.items():
+        status = pl.when(status == spelling).then(pl.lit(status_name)).otherwise(status)
+    return status.alias(column), None
+
+
+def _as_lowercase(column: str) -> Typed:
+    return _blank_to_null(column).str.to_lowercase().alias(column), None
+
+
+def _as_instant(column: str) -> Typed:
+    instant = (
+        _blank_to_null(column)
+        .str.to_datetime(_RFC3339, time_zone="UTC", time_unit="ms", strict=False)
+        .dt.replace_time_zone(None)
+    )
+    return _checked(column, instant)
+
+
+def _as_whole(column: str) -> Typed:
+    text = pl.col(column).str.strip_chars()
+    number = text.cast(pl.Float64, strict=False)
+    whole = pl.when(text == "").then(None).otherwise(number.floor().cast(pl.Int64, strict=False))
+    return whole.alias(column), (text.is_not_null() & (text != "") & number.is_null())
+
+
+_TYPES: dict[str, Callable[[str], Typed]] = {
+    ID: _as_id,
+    UNIX_MS: _as_unix_ms,
+    MEASURE: _as_measure,
+    BOOLEAN: _as_boolean,
+    TEXT: _as_text,
+    LIST: _as_list,
+    DOCUMENT: _as_document,
+    RECORDINGS: _as_recordings,
+    STATUS: _as_status,
+    LOWERCASE: _as_lowercase,
+    INSTANT: _as_instant,
+    WHOLE: _as_whole,
+}
+
+
+# --- times ------------------------------------------------------------------------------------
 
 
 def _implausible(column: pl.Expr, window: TimeWindow, instants: bool) -> pl.Expr:
@@ -199,70 +330,11 @@ def _implausible(column: pl.Expr, window: TimeWindow, instants: bool) -> pl.Expr
     return column.is_not_null() & ~column.is_between(window.earliest_ms, window.latest_ms)
 
 
-def _as_measure(column: str) -> tuple[pl.Expr, pl.Expr]:
-    text = pl.col(column).str.strip_chars()
-    typed = pl.when(text == "").then(None).otherwise(text).cast(pl.Float64, strict=False)
-    return typed.alias(column), (text.is_not_null() & (text != "") & typed.is_null())
-
-
-def _as_boolean(column: str) -> tuple[pl.Expr, pl.Expr]:
-    text = pl.col(column).str.strip_chars().str.to_lowercase()
-    typed = (
-        pl.when(text.is_in(["true", "1"]))
-        .then(True)
-        .when(text.is_in(["false", "0"]))
-        .then(False)
-        .otherwise(None)
-    )
-    return typed.alias(column), (text.is_not_null() & (text != "") & typed.is_null())
-
-
-def _list_without_empties(column: str) -> pl.Expr:
-    items = pl.col(column).list.eval(pl.element().filter(~pl.element().is_in(_EMPTY_TEXT)))
-    return pl.when(items.list.len() > 0).then(items).otherwise(None).alias(column)
-
-
-def _typed_columns() -> tuple[list[pl.Expr], list[tuple[str, pl.Expr]]]:
-    """(the typed column expressions, (field name, unparseable flag) pairs)."""
-    typed: list[pl.Expr] = []
-    checks: list[tuple[str, pl.Expr]] = []
-
-    def add(column: str, pair: tuple[pl.Expr, pl.Expr]) -> None:
-        typed.append(pair[0])
-        checks.append((column, pair[1]))
-
-    for column in ID_FIELDS:
-        add(column, _as_id(column))
-    for column in DATE_FIELDS:
-        add(column, _as_unix_ms(column))
-    for column in MEASURE_FIELDS:
-        add(column, _as_measure(column))
-    for column in BOOLEAN_FIELDS:
-        add(column, _as_boolean(column))
-    typed.extend(_blank_to_null(column).alias(column) for column in TEXT_FIELDS)
-    for party, fields in PARTY_FIELDS.items():
-        for field in fields:
-            column = f"{party}_{field}"
-            numeric = field == "office_id" or (field == "id" and party != "contact")
-            if numeric:
-                add(column, _as_id(column))
-            else:
-                typed.append(_blank_to_null(column).alias(column))
-    typed.extend(_list_without_empties(column) for column in LIST_FIELDS)
-    empty_json = ["{}", "[]", '""', "null"]
-    typed.extend(
-        pl.when(pl.col(c).is_in(empty_json)).then(None).otherwise(pl.col(c)).alias(c)
-        for c in JSON_FIELDS
-    )
-    return typed, checks
-
-
-def _without_implausible(
-    columns: Sequence[str], window: TimeWindow, instants: bool = False
-) -> list[pl.Expr]:
-    """`implausible_time_fields` (the envelope's received_at and the `columns` outside the
-    window, or null when none is), then each of those times nulled."""
-    outside = {c: _implausible(pl.col(c), window, instants) for c in columns}
+def _without_implausible(times: dict[str, bool], window: TimeWindow) -> list[pl.Expr]:
+    """`implausible_time_fields` (the envelope's received_at and the `times` outside the
+    window, or null when none is), then each of those times nulled. `times`: column -> whether
+    it is a datetime (else unix ms)."""
+    outside = {c: _implausible(pl.col(c), window, instants) for c, instants in times.items()}
     flags = [
         pl.when(pl.col("received_at_implausible")).then(pl.lit("received_at")),
         *(pl.when(flag).then(pl.lit(c)) for c, flag in outside.items()),
@@ -274,30 +346,13 @@ def _without_implausible(
     ]
 
 
-def _recording_details() -> pl.Expr:
-    detail = pl.element().struct
-    return (
-        pl.col("recording_details")
-        .list.eval(
-            pl.struct(
-                detail.field("id").alias("id"),
-                detail.field("url").alias("url"),
-                detail.field("duration").cast(pl.Float64, strict=False).alias("duration"),
-                detail.field("start_time").cast(pl.Int64, strict=False).alias("start_time"),
-                detail.field("recording_type").alias("recording_type"),
-            )
-        )
-        .alias("recording_details")
-    )
-
-
-def _event_time() -> list[pl.Expr]:
-    """event_at (unix ms) and event_at_source, per CONTRACT section 3 "Event time"."""
+def _event_time(table: RawTable) -> list[pl.Expr]:
+    """event_at_ms and event_at_source, per CONTRACT section 3 "Event time"."""
     own_date = pl.lit(None, dtype=pl.Int64)
     for state, column in STATE_DATE.items():
         own_date = pl.when(pl.col("state") == state).then(pl.col(column)).otherwise(own_date)
-    latest_date = pl.max_horizontal([pl.col(c) for c in DATE_FIELDS if c != "event_timestamp"])
-    fallback = pl.coalesce(own_date, latest_date)
+    dates = [c.name for c in table.fields if c.kind == UNIX_MS and c.name != "event_timestamp"]
+    fallback = pl.coalesce(own_date, pl.max_horizontal([pl.col(c) for c in dates]))
     return [
         pl.coalesce(pl.col("event_timestamp"), pl.col("received_at_ms"), fallback).alias(
             "event_at_ms"
@@ -312,44 +367,19 @@ def _event_time() -> list[pl.Expr]:
     ]
 
 
-def type_fields(text: pl.DataFrame, window: TimeWindow) -> pl.DataFrame:
-    """Typed columns, plus `reject_reason`/`reject_detail` for rows that cannot be loaded."""
-    typed, checks = _typed_columns()
-    flags = [pl.when(flag).then(pl.lit(name)) for name, flag in checks]
-    return (
-        text.lazy()
-        .with_columns(pl.concat_list(flags).list.drop_nulls().alias("unparseable"))
-        .with_columns(*typed, _recording_details())
-        .with_columns(_without_implausible(DATE_FIELDS, window))
-        .with_columns(
-            pl.when(pl.col("is_transferred") | pl.col("is_transfer"))
-            .then(True)
-            .otherwise(pl.coalesce("is_transferred", "is_transfer"))
-            .alias("is_transferred")
+def _no_event_time() -> list[pl.Expr]:
+    """A Dialpad event without a plausible event time cannot be loaded."""
+    implausible = pl.col("implausible_time_fields").is_not_null()
+    return _rejection(
+        pl.col("event_at_ms").is_null(),
+        pl.when(implausible).then(pl.lit("implausible_time")).otherwise(pl.lit("no_event_time")),
+        pl.when(implausible)
+        .then(
+            pl.lit("no plausible event time: ")
+            + pl.col("implausible_time_fields").list.join(", ")
+            + pl.lit(" outside 2000-01-01 .. a day after the load")
         )
-        .drop("is_transfer")
-        .with_columns(_event_time())
-        .with_columns(
-            _rejection(
-                pl.col("event_at_ms").is_null(),
-                pl.when(pl.col("implausible_time_fields").is_not_null())
-                .then(pl.lit("implausible_time"))
-                .otherwise(pl.lit("no_event_time")),
-                pl.when(pl.col("implausible_time_fields").is_not_null())
-                .then(
-                    pl.lit("no plausible event time: ")
-                    + pl.col("implausible_time_fields").list.join(", ")
-                    + pl.lit(" outside 2000-01-01 .. a day after the load")
-                )
-                .otherwise(pl.lit("no event_timestamp, received_at or date_* field")),
-            )
-        )
-        .with_columns(
-            pl.from_epoch("received_at_ms", time_unit="ms").alias("received_at"),
-            pl.from_epoch("event_at_ms", time_unit="ms").alias("event_at"),
-        )
-        .drop("received_at_ms", "event_at_ms", "unparseable", "received_at_implausible")
-        .collect()
+        .otherwise(pl.lit("no event_timestamp, received_at or date_* field")),
     )
 
 
@@ -368,135 +398,3 @@ def _rejection(extra: pl.Expr, extra_reason: pl.Expr, extra_detail: pl.Expr) -> 
         .then(extra_detail)
         .alias("reject_detail"),
     ]
-
-
-DIALPAD_KEYS = frozenset(
-    (
-        *ID_FIELDS,
-        *DATE_FIELDS,
-        *MEASURE_FIELDS,
-        *BOOLEAN_FIELDS,
-        *TEXT_FIELDS,
-        *LIST_FIELDS,
-        *JSON_FIELDS,
-        *PARTY_FIELDS,
-        "recording_details",
-    )
-)
-
-
-def flatten_dialpad(
-    con: duckdb.DuckDBPyConnection, events: pl.DataFrame, window: TimeWindow
-) -> pl.DataFrame:
-    """Rows for raw.dialpad_call_events (CONTRACT section 7)."""
-    return type_fields(extract_fields(con, events), window)
-
-
-# MessageBird Voice API objects (CONTRACT section 8): column -> (JSON key, type).
-MESSAGEBIRD_CALL_FIELDS = {
-    "call_id": ("id", "text"),
-    "status": ("status", "call_status"),
-    "source": ("source", "text"),
-    "destination": ("destination", "text"),
-    "number_id": ("numberId", "text"),
-    "created_at": ("createdAt", "instant"),
-    "updated_at": ("updatedAt", "instant"),
-    "ended_at": ("endedAt", "instant"),
-}
-MESSAGEBIRD_LEG_FIELDS = {
-    "leg_id": ("id", "text"),
-    "call_id": ("callId", "text"),
-    "source": ("source", "text"),
-    "destination": ("destination", "text"),
-    "status": ("status", "status"),
-    "direction": ("direction", "text"),
-    "cost": ("cost", "measure"),
-    "currency": ("currency", "text"),
-    "duration": ("duration", "whole"),
-    "created_at": ("createdAt", "instant"),
-    "updated_at": ("updatedAt", "instant"),
-    "answered_at": ("answeredAt", "instant"),
-    "ended_at": ("endedAt", "instant"),
-}
-# A leg's two spellings (CONTRACT section 8): `no-answer` is `no_answer`, `completed` is
-# `hangup`. A call's statuses (queued, starting, ongoing, ended) are only lowercased.
-_STATUS_SPELLINGS = {"no-answer": "no_answer", "completed": "hangup"}
-_RFC3339 = "%Y-%m-%dT%H:%M:%S%.f%#z"
-
-
-def flatten_messagebird(
-    con: duckdb.DuckDBPyConnection,
-    objects: pl.DataFrame,
-    window: TimeWindow,
-    fields: dict[str, tuple[str, str]],
-) -> pl.DataFrame:
-    """Rows for raw.messagebird_calls or raw.messagebird_legs, by `fields`."""
-    structure = json.dumps({key: "VARCHAR" for key, _ in fields.values()})
-    columns = ", ".join(f"f.{key} as {column}" for column, (key, _) in fields.items())
-    con.register("_objects_to_extract", objects.select("payload"))
-    try:
-        text = con.sql(
-            f"select {columns} from (select json_transform(payload, '{structure}') as f "
-            "from _objects_to_extract)"
-        ).pl()
-    finally:
-        con.unregister("_objects_to_extract")
-    typed: list[pl.Expr] = []
-    checks: list[pl.Expr] = []
-    instants = [column for column, (_, kind) in fields.items() if kind == "instant"]
-    for column, (key, kind) in fields.items():
-        value, flag = _MESSAGEBIRD_TYPES[kind](column)
-        typed.append(value)
-        checks.append(pl.when(flag).then(pl.lit(key)))
-    return (
-        pl.concat([objects.rename({"event_hash": "object_hash"}), text], how="horizontal")
-        .lazy()
-        .with_columns(pl.concat_list(checks).list.drop_nulls().alias("unparseable"))
-        .with_columns(*typed)
-        .with_columns(_without_implausible(instants, window, instants=True))
-        .with_columns(_rejection(pl.lit(False), pl.lit(None), pl.lit(None)))
-        .with_columns(pl.from_epoch("received_at_ms", time_unit="ms").alias("received_at"))
-        .drop("received_at_ms", "unparseable", "received_at_implausible")
-        .collect()
-    )
-
-
-def _as_text(column: str) -> tuple[pl.Expr, pl.Expr]:
-    return _blank_to_null(column).alias(column), pl.lit(False)
-
-
-def _as_status(column: str) -> tuple[pl.Expr, pl.Expr]:
-    status = _blank_to_null(column).str.to_lowercase()
-    for spelling, status_name in _STATUS_SPELLINGS.items():
-        status = pl.when(status == spelling).then(pl.lit(status_name)).otherwise(status)
-    return status.alias(column), pl.lit(False)
-
-
-def _as_lowercase(column: str) -> tuple[pl.Expr, pl.Expr]:
-    return _blank_to_null(column).str.to_lowercase().alias(column), pl.lit(False)
-
-
-def _as_instant(column: str) -> tuple[pl.Expr, pl.Expr]:
-    instant = (
-        _blank_to_null(column)
-        .str.to_datetime(_RFC3339, time_zone="UTC", time_unit="ms", strict=False)
-        .dt.replace_time_zone(None)
-    )
-    return _checked(column, instant)
-
-
-def _as_whole(column: str) -> tuple[pl.Expr, pl.Expr]:
-    text = pl.col(column).str.strip_chars()
-    number = text.cast(pl.Float64, strict=False)
-    whole = pl.when(text == "").then(None).otherwise(number.floor().cast(pl.Int64, strict=False))
-    return whole.alias(column), (text.is_not_null() & (text != "") & number.is_null())
-
-
-_MESSAGEBIRD_TYPES = {
-    "text": _as_text,
-    "status": _as_status,
-    "call_status": _as_lowercase,
-    "instant": _as_instant,
-    "measure": _as_measure,
-    "whole": _as_whole,
-}

@@ -8,7 +8,10 @@ Why not pyjwt itself: it checks the base64url alphabet one byte at a time in Pyt
 prepares the key on every call, about 90 µs a token; real Dialpad feeds are JWTs whenever a
 secret is set, so that cost is most of a load. Here the alphabet check is one regular
 expression, the key is prepared once (by pyjwt's own `HMACAlgorithm.prepare_key`, so the same
-keys are refused), and header validation is pyjwt's own.
+keys are refused), and the header is checked by the rules pyjwt 2.x's `PyJWS` applies on decode
+(`_header_error` below, restated here rather than reached through pyjwt's private methods; the
+differential test holds them to pyjwt's, one case per rule). pyproject.toml pins pyjwt to the
+major version that test runs against.
 """
 
 from __future__ import annotations
@@ -24,12 +27,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from jwt.algorithms import HMACAlgorithm
-from jwt.api_jws import PyJWS
-from jwt.exceptions import PyJWTError
 
 _BASE64URL = re.compile(rb"[A-Za-z0-9_-]*")
 SIGNATURE_BYTES = hashlib.sha256().digest_size  # an HS256 signature's length
-_HEADERS = PyJWS()
+# the critical extensions pyjwt understands (RFC 7515 section 4.1.11): only RFC 7797's `b64`
+_SUPPORTED_CRIT = frozenset({"b64"})
 
 
 class TokenError(Exception):
@@ -83,11 +85,35 @@ def _header(segment: bytes) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=256)
 def _validate_header(segment: bytes) -> None:
-    """pyjwt's header validation, after the other segments decoded (pyjwt's order of errors)."""
-    try:
-        _HEADERS._validate_headers(_header(segment))
-    except PyJWTError as error:
-        raise TokenError("malformed", str(error)) from error
+    """The header checks pyjwt makes on decode, after the other segments decoded (pyjwt's
+    order of errors)."""
+    error = _header_error(_header(segment))
+    if error is not None:
+        raise TokenError("malformed", error)
+
+
+def _header_error(header: dict[str, Any]) -> str | None:
+    """Why pyjwt 2.x refuses this header on decode (`PyJWS._validate_headers`), or None.
+
+    - `kid`, when present, is a string;
+    - `crit`, when present, is a non-empty list of strings, each an extension pyjwt supports
+      (`b64`) and each present in the header.
+    """
+    if "kid" in header and not isinstance(header["kid"], str):
+        return "Key ID header parameter must be a string"
+    if "crit" not in header:
+        return None
+    crit = header["crit"]
+    if not isinstance(crit, list) or len(crit) == 0:
+        return "Invalid 'crit' header: must be a non-empty list"
+    for extension in crit:
+        if not isinstance(extension, str):
+            return "Invalid 'crit' header: values must be strings"
+        if extension not in _SUPPORTED_CRIT:
+            return f"Unsupported critical extension: {extension}"
+        if extension not in header:
+            return f"Critical extension '{extension}' is missing from headers"
+    return None
 
 
 class HS256Verifier:

@@ -8,7 +8,7 @@ the rows instead of committing them: one Parquet file per load and partition, un
     DIR/quarantine/load_date=.../...             DIR/load_log/load_date=.../...
     DIR/quarantine_releases/load_date=.../...
 
-with the raw tables' own columns and types (`ingest/sql/raw_tables.sql`). Many ingest
+with the raw tables' own columns and types (`ingest/raw_tables.py`). Many ingest
 processes, one per landing file and machine, may write into one lake without coordinating.
 Each load keeps one copy per event of its own records (the earliest received); copies across
 loads, and the earliest `received_at` among them, are resolved by the dbt staging models, on
@@ -35,30 +35,27 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 
 import duckdb
 
 from ingest.decode import Decoder
-from ingest.errors import FAILED_FILE_REASONS
-from ingest.load import (
-    FileSummary,
-    History,
+from ingest.errors import FAILED_FILE_REASONS_SQL
+from ingest.raw_tables import RAW_TABLES, ddl
+from ingest.sink import (
     LoadSummary,
-    Progress,
     RetrySummary,
-    StagedFile,
-    log_file,
+    RetryWork,
+    count_files,
+    create_retried,
+    loaded_paths,
     new_rows_sql,
-    open_quarantine_records,
     quarantine_rows_sql,
-    stage_files,
+    quarantined_again_sql,
+    quoted,
     staged_parquet,
 )
-from ingest.read import display_path
-from ingest.stage import QUARANTINE, RAW_TABLES
+from ingest.stage import QUARANTINE, History, Progress, StagedFile, load_time, stage_files
 
 # The partition date of each raw table's rows: when the event happened, as near as known.
 _EVENT_DATE = {
@@ -78,7 +75,6 @@ _RELEASES_DDL = """
         released_load_id varchar not null
     )
 """
-_FAILED_SQL = ", ".join(f"'{reason}'" for reason in sorted(FAILED_FILE_REASONS))
 
 
 def export_files(
@@ -113,25 +109,13 @@ def retry_lake_quarantine(
     summary = RetrySummary(LoadSummary(load_id=uuid.uuid4().hex))
     with _LakeLoad(lake, summary.load) as load:
         quarantine = load.open_quarantine()
-        todo = open_quarantine_records(load.con, quarantine, reasons)
+        todo = RetryWork.read(load.con, quarantine, reasons)
         summary.missing_files = todo.missing_files
         history = History.read(load.con, load.relation("load_log"), quarantine)
-        staged = stage_files(
-            history,
-            todo.failed_paths,
-            decoder,
-            load.staging,
-            progress,
-            workers,
-            retried_failures=frozenset(display_path(p) for p in todo.failed_paths),
-            records=todo.records,
-        )
+        staged = todo.stage(history, decoder, load.staging, progress, workers)
         load.write(staged, todo.retried)
     summary.load.note_unknown_keys(staged)
-    summary.retried = summary.load.total("read")
-    summary.still_quarantined = (
-        summary.retried - summary.load.total("loaded") - summary.load.total("duplicates")
-    )
+    summary.settle()
     return summary
 
 
@@ -146,11 +130,11 @@ class _LakeLoad:
         self._temporary = tempfile.TemporaryDirectory(prefix="callmart-stage-")
         self.staging = Path(self._temporary.name)
         self.con = duckdb.connect()
-        self.loaded_at = datetime.now(UTC).replace(tzinfo=None)
+        self.loaded_at = load_time()
 
     def __enter__(self) -> _LakeLoad:
         self.con.execute("set TimeZone = 'UTC'")
-        self.con.execute(resources.files("ingest").joinpath("sql/raw_tables.sql").read_text())
+        self.con.execute(ddl())
         self.con.execute(_RELEASES_DDL)
         self.pending.mkdir()
         return self
@@ -211,11 +195,10 @@ class _LakeLoad:
     def write(self, staged: list[StagedFile], retried: Sequence[tuple[str, int, str]] = ()) -> None:
         """Every staged row, failed file, release and load-log row of the load, as Parquet."""
         con, summary = self.con, self.summary
-        counts: dict[str, FileSummary] = {}
-        for file in staged:
-            counts.setdefault(file.path, FileSummary(file.path)).read += file.staged.read
+        loaded: list[tuple[str, int]] = []
+        quarantined: list[tuple[str, int]] = []
         lineage = f"'{summary.load_id}' as load_id, timestamp '{self.loaded_at}' as loaded_at"
-        for table in RAW_TABLES.values():
+        for table in RAW_TABLES:
             files = staged_parquet(self.staging / table.folder)
             if files is None:
                 # no rows: an empty file still gives readers the table's schema (Spark cannot
@@ -224,16 +207,10 @@ class _LakeLoad:
                 continue
             rows = f"select *, {lineage} from ({new_rows_sql(table, files, stored=None)})"
             self._copy(table.name, rows)
-            for source_file, count in _count_by_file(con, rows):
-                counts[source_file].loaded += count
+            loaded += _count_by_file(con, rows)
         files = staged_parquet(self.staging / QUARANTINE)
         again = quarantine_rows_sql(files) if files else None
-        con.execute(
-            "create or replace temp table retried "
-            "(source_file varchar, source_line bigint, raw_hash varchar)"
-        )
-        if retried:
-            con.executemany("insert into retried values (?, ?, ?)", list(retried))
+        create_retried(con, retried)
         stored = self.open_quarantine()
         con.execute(
             "create or replace temp table new_quarantine as "
@@ -252,54 +229,30 @@ class _LakeLoad:
                 )
                 """
             )
-            for source_file, count in _count_by_file(con, "select * from new_quarantine"):
-                counts[source_file].quarantined += count
-            again_retried = (
-                f"select * from ({again}) semi join retried "
-                "using (source_file, source_line, raw_hash)"
-            )
-            for source_file, count in _count_by_file(con, again_retried):
-                counts[source_file].quarantined += count  # quarantined again: rows stand
+            quarantined += _count_by_file(con, "select * from new_quarantine")
+            # quarantined again: their rows stand
+            quarantined += con.execute(quarantined_again_sql(again)).fetchall()
+        count_files(con, summary, staged, loaded, quarantined)
         for file in staged:
-            result = counts[file.path]
-            result.pending += file.pending
-            result.read += file.pending
             failure = file.failure
-            if failure is None:
-                result.skipped = file.skipped
-            elif file.failure_is_open and not file.retried_failure:
-                result.skipped = True
-                result.failed, result.detail = str(failure.reason), failure.detail
-            else:
-                result.failed, result.detail = str(failure.reason), failure.detail
-                result.read += 1
-                result.quarantined += 1
-                if not file.failure_is_open:
-                    con.execute(
-                        """
-                        insert into new_quarantine by name
-                        select ? as source_file, 0 as source_line, '' as raw_text,
-                               ? as reason, ? as detail, ? as raw_hash, ? as file_bytes,
-                               ? as load_id, ?::timestamp as loaded_at
-                        """,
-                        [file.path, str(failure.reason), failure.detail, file.sha256,
-                         file.size, summary.load_id, self.loaded_at],
-                    )  # fmt: skip
-        for result in counts.values():
-            result.duplicates = result.read - result.loaded - result.quarantined - result.pending
-        summary.files.extend(counts.values())
-        for file in staged:
-            if file.failure is None and file.sha256 and not file.skipped:
-                log_file(con, file, counts[file.path], summary.load_id)
+            if failure is not None and file.failed_anew and not file.failure_is_open:
+                con.execute(
+                    """
+                    insert into new_quarantine by name
+                    select ? as source_file, 0 as source_line, '' as raw_text,
+                           ? as reason, ? as detail, ? as raw_hash, ? as file_bytes,
+                           ? as load_id, ?::timestamp as loaded_at
+                    """,
+                    [file.path, str(failure.reason), failure.detail, file.sha256,
+                     file.size, summary.load_id, self.loaded_at],
+                )  # fmt: skip
         # releases: retried rows not quarantined again; the open failed-file rows of paths
         # that loaded, or that failed anew (one open row per path)
-        loaded = [f.path for f in staged if f.failure is None and (f.sha256 or f.skipped)]
         refailed = [f.path for f in staged if f.failure and not f.failure_is_open]
+        settled = loaded_paths(staged) + refailed
         con.execute("create or replace temp table settled_paths (path varchar)")
-        if loaded or refailed:
-            con.executemany(
-                "insert into settled_paths values (?)", [[p] for p in loaded + refailed]
-            )
+        if settled:
+            con.executemany("insert into settled_paths values (?)", [[p] for p in settled])
         quarantined_again = (
             f"select source_file, source_line, raw_hash from ({again})" if again else
             "select null::varchar, null::bigint, null::varchar where false"
@@ -312,14 +265,14 @@ class _LakeLoad:
                 (select * from retried except {quarantined_again})
                 union
                 select source_file, source_line, raw_hash from {stored}
-                where released_at is null and reason in ({_FAILED_SQL})
+                where released_at is null and reason in ({FAILED_FILE_REASONS_SQL})
                   and source_file in (select path from settled_paths)
             )
         """
         summary.released = _count(con, releases)
         self._copy("raw.quarantine_releases", releases, empty=summary.released == 0)
-        quarantined = _count(con, "select * from new_quarantine")
-        self._copy("raw.quarantine", "select * from new_quarantine", empty=quarantined == 0)
+        quarantined_rows = _count(con, "select * from new_quarantine")
+        self._copy("raw.quarantine", "select * from new_quarantine", empty=quarantined_rows == 0)
         summary.quarantined_by_reason = dict(
             con.execute("select reason, count(*) from new_quarantine group by reason").fetchall()
         )
@@ -342,7 +295,7 @@ class _LakeLoad:
             file = folder / f"{partition}={self.loaded_at.date()}" / f"{load_id}_empty.parquet"
             file.parent.mkdir(parents=True, exist_ok=True)
             self.con.execute(
-                f"copy (select {typed} from ({rows}) where false) to '{_quoted(file)}' "
+                f"copy (select {typed} from ({rows}) where false) to '{quoted(file)}' "
                 "(format parquet)"
             ).fetchall()
             return
@@ -353,7 +306,7 @@ class _LakeLoad:
         self.con.execute(
             f"""
             copy (select {typed}, {date} as {partition} from ({rows}))
-            to '{_quoted(folder)}' (
+            to '{quoted(folder)}' (
                 format parquet, partition_by ({partition}), append,
                 filename_pattern '{load_id}_{{uuid}}'
             )
@@ -370,11 +323,7 @@ def _move_into(pending: Path, lake: Path) -> None:
 
 
 def _file_list(files: Sequence[Path]) -> str:
-    return "[" + ", ".join(f"'{_quoted(file)}'" for file in files) + "]"
-
-
-def _quoted(path: Path) -> str:
-    return str(path).replace("'", "''")
+    return "[" + ", ".join(f"'{quoted(file)}'" for file in files) + "]"
 
 
 def _count(con: duckdb.DuckDBPyConnection, rows: str) -> int:

@@ -17,12 +17,12 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from importlib import resources
 from pathlib import Path
 
 import duckdb
 
 from ingest.errors import CallmartError, disk_full_error
+from ingest.raw_tables import ddl as raw_ddl
 
 PUBLISHED_SCHEMA = "marts"
 
@@ -114,13 +114,12 @@ def convert_to_storage_version(db: Path) -> bool:
     with duckdb.connect(str(db)) as con:
         con.execute("checkpoint")  # its write-ahead log, if any, would be replayed on the copy
     copy = db.with_name(f".{db.name}.{uuid.uuid4().hex}.tmp")
-    ddl = resources.files("ingest").joinpath("sql/raw_tables.sql").read_text()
     try:
         with duckdb.connect() as con:
             con.execute(f"attach '{_quoted(db)}' as old (read_only)")
             con.execute(f"attach '{_quoted(copy)}' as new (storage_version '{STORAGE_VERSION}')")
             con.execute("use new")
-            con.execute(ddl)
+            con.execute(raw_ddl())
             made = {name for (name,) in con.execute(_TABLES_OF, ["new", "raw"]).fetchall()}
             for (table,) in con.execute(_TABLES_OF, ["old", "raw"]).fetchall():
                 name = f"raw.{_ident(table)}"

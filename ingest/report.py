@@ -122,21 +122,15 @@ def _read(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         from marts.agg_call_center_hourly
         """,
     )[0]
+    # first-contact resolution as the marts define it (agg_agent_daily, docs/metrics.md): the
+    # conversations agents handled that no repeat contact followed, over those handled
     fcr = _rows(
         con,
         """
         select
-            count(*) as answered_conversations,
-            sum(case when repeats.previous_conversation_id is null then 1 else 0 end) as resolved
-        from marts.fct_conversations as conversations
-        left join (
-            select distinct provider, previous_conversation_id
-            from marts.fct_conversations
-            where previous_conversation_id is not null
-        ) as repeats
-            on conversations.provider = repeats.provider
-            and conversations.conversation_id = repeats.previous_conversation_id
-        where conversations.outcome = 'answered'
+            coalesce(sum(conversations_handled_count), 0) as conversations_handled,
+            coalesce(sum(first_contact_resolved_count), 0) as resolved
+        from marts.agg_agent_daily
         """,
     )[0]
     by_hour = _rows(
@@ -446,8 +440,8 @@ def _tiles(data: dict[str, Any]) -> str:
                 ),
                 _tile(
                     "First-contact resolution",
-                    _pct(_ratio(fcr["resolved"], fcr["answered_conversations"])),
-                    "answered, no repeat contact",
+                    _pct(_ratio(fcr["resolved"], fcr["conversations_handled"])),
+                    "handled, no repeat contact",
                 ),
             )
         )

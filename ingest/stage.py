@@ -1,84 +1,58 @@
-"""One chunk of a landing file to typed rows in staging Parquet files: the CPU-heavy half of a load.
+"""Landing files to staged Parquet: the half of a load that reads, decodes and flattens.
 
-A load (`ingest.load`) cuts files into chunks; each chunk is staged here, in a worker process
-when the load is big enough to use both cores, in the loading process otherwise. Staging
-decodes every record (JSON, JWT, envelopes, lists), flattens the good ones per raw table
-(DuckDB `json_transform` plus polars typing) and writes them, and the bad ones, as Parquet
-files under the load's staging folder. Nothing here touches the warehouse: the load moves the
-staged rows in with one transaction at the end, so memory stays flat however big the files
-are, and a killed load leaves only a staging folder behind.
+Both sinks (`ingest.load`: the DuckDB warehouse, `ingest.lake`: a Parquet lake) stage first:
+`stage_files` decides what of each file this load reads (`History`: what the sink's earlier
+loads saw; a file loaded before is skipped, a grown file resumed, a failed file whose content
+has not changed is not read again), cuts the files into chunks (`ingest.read`), and stages
+each chunk, in worker processes when the load is big enough to use every core, in the loading
+process otherwise. Staging one chunk (`Stager.stage`) decodes every record (JSON, JWT,
+envelopes, lists; `ingest.decode`), flattens the good ones per raw table (`ingest.flatten`)
+and writes them, and the bad ones, as Parquet files under the load's staging folder. Nothing
+here writes a sink: the sink moves the staged rows in at the end, so memory stays flat however
+big the files are, and a killed load leaves only a staging folder behind.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from functools import partial
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from ingest.children import die_with_parent
-from ingest.decode import Decoder, Event, Kind, Rejected, TimeWindow
-from ingest.errors import QuarantineReason
-from ingest.flatten import (
-    DIALPAD_KEYS,
-    MESSAGEBIRD_CALL_FIELDS,
-    MESSAGEBIRD_LEG_FIELDS,
-    events_frame,
-    flatten_dialpad,
-    flatten_messagebird,
+from ingest.decode import Decoder, Event, Kind, Rejected
+from ingest.errors import FAILED_FILE_REASONS_SQL, FileFailed, QuarantineReason
+from ingest.flatten import events_frame, flatten
+from ingest.raw_tables import DIALPAD_CALL_EVENTS, MESSAGEBIRD_CALLS, MESSAGEBIRD_LEGS, RawTable
+from ingest.read import (
+    CHUNK_RECORDS,
+    Chunk,
+    RawRecord,
+    can_grow,
+    display_path,
+    fingerprint,
+    prefix_sha256,
+    read_chunks,
 )
-from ingest.read import Chunk, RawRecord
 
-QUARANTINE = "quarantine"
-
-
-@dataclass(frozen=True)
-class RawTable:
-    """A raw table good records go to: its identity key and how payloads become its rows."""
-
-    name: str
-    key: str  # the identity hash column
-    flatten: Callable[[duckdb.DuckDBPyConnection, pl.DataFrame, TimeWindow], pl.DataFrame]
-    kept_with_copy: tuple[str, ...]  # what the earliest-received copy of an event rewrites
-    keys: frozenset[str]  # the payload keys its columns hold
-    provider: str
-
-    @property
-    def folder(self) -> str:
-        """The staging sub-folder of this table's Parquet files."""
-        return self.name.removeprefix("raw.")
-
-
-RAW_TABLES = {
-    Kind.DIALPAD_EVENT: RawTable(
-        "raw.dialpad_call_events",
-        "event_hash",
-        flatten_dialpad,
-        ("event_at", "event_at_source"),
-        DIALPAD_KEYS,
-        Kind.DIALPAD_EVENT.provider,
-    ),
-    Kind.MESSAGEBIRD_CALL: RawTable(
-        "raw.messagebird_calls",
-        "object_hash",
-        partial(flatten_messagebird, fields=MESSAGEBIRD_CALL_FIELDS),
-        (),
-        frozenset(key for key, _ in MESSAGEBIRD_CALL_FIELDS.values()),
-        Kind.MESSAGEBIRD_CALL.provider,
-    ),
-    Kind.MESSAGEBIRD_LEG: RawTable(
-        "raw.messagebird_legs",
-        "object_hash",
-        partial(flatten_messagebird, fields=MESSAGEBIRD_LEG_FIELDS),
-        (),
-        frozenset(key for key, _ in MESSAGEBIRD_LEG_FIELDS.values()),
-        Kind.MESSAGEBIRD_LEG.provider,
-    ),
+QUARANTINE = "quarantine"  # the staging sub-folder of bad records
+# the raw table each kind of good record goes to
+TABLE_OF_KIND = {
+    Kind.DIALPAD_EVENT: DIALPAD_CALL_EVENTS,
+    Kind.MESSAGEBIRD_CALL: MESSAGEBIRD_CALLS,
+    Kind.MESSAGEBIRD_LEG: MESSAGEBIRD_LEGS,
 }
+# Below this much input a load stages in its own process: starting workers costs about a second.
+PARALLEL_MIN_BYTES = 64 << 20
+
+Progress = Callable[[int], None]  # called with the bytes of input consumed since the last call
 
 
 @dataclass
@@ -102,6 +76,262 @@ class ChunkJob:
     source_file: str
     folder: Path  # the load's staging folder
     name: str
+
+
+# --- files: what this load reads of each, staged chunk by chunk --------------------------
+
+
+@dataclass
+class StagedFile:
+    """A file as staged: what the load log needs, and the records its chunks read."""
+
+    path: str  # as stored (display_path)
+    sha256: str
+    size: int
+    start_offset: int
+    end_line: int
+    started_at: datetime
+    staged: Staged = field(default_factory=Staged)
+    skipped: bool = False
+    finished_at: datetime | None = None
+    end_offset: int = 0  # bytes consumed: up to the first byte of a pending last line
+    consumed_sha256: str = ""
+    pending: int = 0
+    failure: FileFailed | None = None
+    failure_is_open: bool = False  # the same failure is already in the quarantine
+    retried_failure: bool = False  # staged by a retry of its open failed-file row
+
+    @property
+    def failed_anew(self) -> bool:
+        """It failed, and this load records the failure (counted as one quarantined record):
+        not the same failure already open, unless a retry read it again."""
+        return self.failure is not None and (not self.failure_is_open or self.retried_failure)
+
+
+@dataclass(frozen=True)
+class Previous:
+    """The last load of a path: what the file was, and how much of it was consumed."""
+
+    sha256: str
+    size: int
+    end_offset: int
+    consumed_sha256: str
+    end_line: int
+
+
+@dataclass
+class History:
+    """What earlier loads of a warehouse (or lake) saw: the last load of each path, and the
+    content hash of each path's open failed-file row."""
+
+    previous: dict[str, Previous] = field(default_factory=dict)
+    open_failures: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # hash, why
+
+    @classmethod
+    def read(cls, con: duckdb.DuckDBPyConnection, load_log: str, quarantine: str) -> History:
+        """From the relations (SQL) of the load log and of the quarantine."""
+        previous = {
+            path: Previous(*row)
+            for path, *row in con.execute(
+                f"""
+                select
+                    path, file_sha256, file_bytes, coalesce(end_offset, file_bytes),
+                    coalesce(consumed_sha256, file_sha256), end_line
+                from {load_log}
+                qualify row_number() over (partition by path order by finished_at desc) = 1
+                """
+            ).fetchall()
+        }
+        open_failures = {
+            path: (raw_hash, reason, detail)
+            for path, raw_hash, reason, detail in con.execute(
+                f"""
+                select source_file, raw_hash, reason, detail from {quarantine}
+                where reason in ({FAILED_FILE_REASONS_SQL}) and released_at is null
+                """
+            ).fetchall()
+        }
+        return cls(previous, open_failures)
+
+    def open_failure(self, path: str, sha256: str) -> FileFailed | None:
+        """The open failure of `path` when its content is still the one that failed."""
+        found = self.open_failures.get(path)
+        if found is None or found[0] != sha256:
+            return None
+        return FileFailed(QuarantineReason(found[1]), found[2] or "")
+
+
+def stage_files(
+    history: History,
+    paths: Sequence[Path],
+    decoder: Decoder,
+    folder: Path,
+    progress: Progress | None,
+    workers: int | None,
+    retried_failures: frozenset[str] = frozenset(),
+    records: Sequence[tuple[str, list[RawRecord]]] = (),
+) -> list[StagedFile]:
+    """Stage every chunk of every file into `folder`, a few chunks in flight at a time.
+
+    Files loaded before are skipped (`history`), grown files resumed; a file that cannot be
+    read whole is staged as its failure, and nothing of it is kept. `records` (a retry's
+    quarantined records, by source file) are staged after the files; `retried_failures` are
+    paths whose failed-file row a retry re-reads (read whole, never skipped).
+    """
+    workers = workers or os.cpu_count() or 1
+    size = sum(_size(p) for p in paths) + sum(len(r.text) for _, rs in records for r in rs)
+    parallel = workers > 1 and size >= PARALLEL_MIN_BYTES
+    staged: list[StagedFile] = []
+    with _stagers(decoder, workers if parallel else 1) as submit:
+        in_flight: list[tuple[Future[Staged], StagedFile, int]] = []
+
+        def settle(keep: int) -> None:
+            while len(in_flight) > keep:
+                future, file, advanced = in_flight.pop(0)
+                file.staged.add(future.result())
+                file.finished_at = load_time()
+                if progress:
+                    progress(advanced)
+
+        def submit_chunk(file_index: int, file: StagedFile, number: int, chunk: Chunk) -> int:
+            job = ChunkJob(chunk, file_index, file.path, folder, f"{file_index:06d}-{number:06d}")
+            advanced = max(chunk.end_offset - file.end_offset, 0)
+            in_flight.append((submit(job), file, advanced))
+            settle(keep=2 * workers)  # bounded: memory stays flat
+            return advanced
+
+        for file_index, path in enumerate(paths):
+            forced = display_path(path) in retried_failures
+            file = _plan_file(history, path, forced)
+            file.retried_failure = forced
+            staged.append(file)
+            if file.skipped or file.failure:
+                if progress:
+                    progress(file.size)
+                continue
+            if progress and file.start_offset:
+                progress(file.start_offset)
+            file.end_offset = file.start_offset
+            try:
+                chunks = read_chunks(path, file.start_offset, file.end_line, stop_offset=file.size)
+                for number, chunk in enumerate(chunks):
+                    submit_chunk(file_index, file, number, chunk)
+                    file.end_offset, file.end_line = chunk.end_offset, chunk.end_line
+                    file.pending = chunk.pending
+                file.consumed_sha256 = _consumed_sha256(path, file)
+            except FileFailed as failure:
+                settle(keep=0)  # this file's chunks in flight, then none of them is kept
+                _discard(folder, file_index)
+                file.failure, file.staged = failure, Staged()
+                file.failure_is_open = history.open_failure(file.path, file.sha256) is not None
+            file.finished_at = load_time()
+        for offset, (source_file, batch) in enumerate(records):
+            file_index = len(paths) + offset
+            file = StagedFile(source_file, "", 0, 0, 0, load_time())
+            staged.append(file)
+            for number, first in enumerate(range(0, len(batch), CHUNK_RECORDS)):
+                part = batch[first : first + CHUNK_RECORDS]
+                submit_chunk(file_index, file, number, Chunk(part, 0, 0, 0))
+        settle(keep=0)
+    return staged
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _plan_file(history: History, path: Path, forced: bool) -> StagedFile:
+    """What of `path` this load reads: nothing (unchanged, or the same failed file), its grown
+    tail, or all of it. `forced` (a retry of its failure) reads it whole."""
+    started_at = load_time()
+    source = display_path(path)
+    previous = None if forced else history.previous.get(source)
+    file = StagedFile(source, "", _size(path), 0, 0, started_at)
+    try:
+        print_ = fingerprint(path, previous.end_offset if previous else None)
+    except FileFailed as failure:
+        file.failure = failure
+        file.sha256 = f"unreadable:{file.size}"  # no content to hash: the size stands in
+        file.failure_is_open = history.open_failure(source, file.sha256) is not None
+        return file
+    file.sha256, file.size = print_.sha256, print_.size
+    still_failed = None if forced else history.open_failure(source, print_.sha256)
+    if still_failed is not None:  # the same content that failed: no need to read it again
+        file.failure, file.failure_is_open = still_failed, True
+        return file
+    if previous and previous.sha256 == print_.sha256:
+        file.skipped = True
+        return file
+    if previous and can_grow(path) and print_.prefix_sha256 == previous.consumed_sha256:
+        file.start_offset, file.end_line = previous.end_offset, previous.end_line
+    return file
+
+
+def _consumed_sha256(path: Path, file: StagedFile) -> str:
+    """sha256 of the bytes consumed: the whole file, or up to a pending last line."""
+    if file.end_offset >= file.size or not can_grow(path):
+        file.end_offset = file.size
+        return file.sha256
+    return prefix_sha256(path, file.end_offset)
+
+
+def _discard(folder: Path, file_index: int) -> None:
+    """Remove every staged Parquet file of one file of the load."""
+    for staged in folder.glob(f"*/{file_index:06d}-*.parquet"):
+        staged.unlink()
+
+
+class _stagers:
+    """A context giving `submit(job) -> Future[Staged]`: worker processes, or this one."""
+
+    def __init__(self, decoder: Decoder, workers: int) -> None:
+        self._decoder = decoder
+        self._workers = workers
+        self._pool: Executor | None = None
+        self._stager: Stager | None = None
+        self._polars_threads: str | None = None
+
+    def __enter__(self) -> Callable[[ChunkJob], Future[Staged]]:
+        if self._workers > 1:
+            # each worker is one core's worth: polars must not start a thread per core in each
+            # (workers start as jobs arrive, so the setting stays until the pool is shut down)
+            self._polars_threads = os.environ.get("POLARS_MAX_THREADS")
+            os.environ["POLARS_MAX_THREADS"] = "1"
+            self._pool = ProcessPoolExecutor(
+                self._workers,
+                mp_context=multiprocessing.get_context("spawn"),  # no fork of DuckDB's threads
+                initializer=start_worker,
+                initargs=(self._decoder, os.getpid()),
+            )
+            return lambda job: self._pool.submit(stage_in_worker, job)  # type: ignore[union-attr]
+        self._stager = Stager(self._decoder)
+        return self._run_here
+
+    def _run_here(self, job: ChunkJob) -> Future[Staged]:
+        future: Future[Staged] = Future()
+        future.set_result(self._stager.stage(job))  # type: ignore[union-attr]
+        return future
+
+    def __exit__(self, *_: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            if self._polars_threads is None:
+                os.environ.pop("POLARS_MAX_THREADS", None)
+            else:
+                os.environ["POLARS_MAX_THREADS"] = self._polars_threads
+        if self._stager is not None:
+            self._stager.close()
+
+
+def load_time() -> datetime:
+    """Load lineage only (loaded_at, load log): never used to compute a result."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+# --- one chunk: decoded, flattened, written as Parquet ----------------------------------------
 
 
 class Stager:
@@ -130,14 +360,14 @@ class Stager:
         )
         staged = Staged(read=len(events) + len(rejected))
         quarantines = [_rejected_frame(rejected)]
-        for kind, table in RAW_TABLES.items():
+        for kind, table in TABLE_OF_KIND.items():
             of_kind = [event for event in events if event.kind is kind]
             if not of_kind:
                 continue
             key_sets = Counter(event.keys for event in of_kind)
             for keys, count in key_sets.items():
                 for key in keys:
-                    if key not in table.keys:
+                    if key not in table.payload_keys:
                         staged.unknown_keys[key] += count
             good, bad = self._flatten(table, events_frame(of_kind))
             quarantines.append(bad)
@@ -157,7 +387,7 @@ class Stager:
         """(rows for `table`, quarantine rows). Should flattening fail on a record no rule
         foresaw, the chunk is halved until the failing records stand alone, quarantined."""
         try:
-            rows = table.flatten(self._con, events, self._decoder.window)
+            rows = flatten(self._con, events, self._decoder.window, table)
         except Exception as error:  # a bug: isolate its records, keep the others
             if events.height == 1:
                 detail = f"{type(error).__name__}: {error}"[:500]

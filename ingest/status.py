@@ -17,11 +17,9 @@ from typing import Any
 
 import duckdb
 
-from ingest.errors import FAILED_FILE_REASONS
+from ingest.errors import FAILED_FILE_REASONS_SQL
 from ingest.publish import published_path
 from ingest.warehouse import WarehouseBusy, open_read_only, reading, require_warehouse
-
-_FAILED_SQL = ", ".join(f"'{reason}'" for reason in sorted(FAILED_FILE_REASONS))
 
 
 @dataclass
@@ -89,7 +87,7 @@ def _live(con: duckdb.DuckDBPyConnection) -> Live:
         f"""
         select source_file as path, reason, detail, file_bytes, loaded_at as since
         from raw.quarantine
-        where released_at is null and reason in ({_FAILED_SQL})
+        where released_at is null and reason in ({FAILED_FILE_REASONS_SQL})
         order by source_file
         """,
     )

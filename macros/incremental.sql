@@ -219,15 +219,58 @@
 
 
 {#-
-    A predicate for the input rows an incremental model recomputes: `key_expression` (one
-    column, or several in parentheses) is in the `keys_columns` of the change-set model
-    `keys_model`. `true` when the model is built whole (first build, --full-refresh).
-    The change-set model is declared a dependency at parse time only (depends_on_change_set).
+    The change sets (models/intermediate/<provider>/ and legs/, "to_rebuild" and "changed"):
+    the model that names the keys an incremental build recomputes, and its key columns.
 -#}
-{% macro in_rebuild_set(key_expression, keys_model, keys_columns) -%}
+{% macro rebuild_set_keys(keys_model) -%}
+    {%- set keys = {
+        'int_dialpad__changed_legs': 'leg_id',
+        'int_dialpad__legs_to_rebuild': 'leg_id',
+        'int_messagebird__calls_to_rebuild': 'call_id',
+        'int_legs_to_rebuild': 'provider, leg_id',
+        'int_conversations_to_rebuild': 'provider, conversation_id',
+    } -%}
+    {{- return(keys[keys_model]) -}}
+{%- endmacro %}
+
+
+{#-
+    THE way an incremental model reads an input: `select * from <relation>` scoped to the rows
+    of the change set `keys_model`, matched on `key` (its columns, SQL; the change set's own key
+    columns when left out, e.g. key='provider, offer_id' against int_legs_to_rebuild's
+    provider, leg_id). A whole build (first build, --full-refresh, a unit test) reads every row.
+    Use it as the body of the input's CTE:
+
+        legs as (
+
+            {{ rebuild_scope(ref('int_legs'), 'int_conversations_to_rebuild') }}
+
+        ),
+
+    `outside=true` reads the other rows instead, those the build keeps (in an incremental
+    branch only: `this`, or a table that holds every key, as the repeat-contact links do).
+-#}
+{% macro rebuild_scope(relation, keys_model, key=none, outside=false) -%}
+    {%- set predicate = in_rebuild_set(key or rebuild_set_keys(keys_model), keys_model) -%}
+    select * from {{ relation }}
+    {%- if outside %}
+    where not coalesce({{ predicate }}, false)
+    {%- else %}
+    where {{ predicate }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#-
+    The predicate under rebuild_scope: `key_expression` (one column, or several in
+    parentheses) is among the keys of the change-set model `keys_model`; `true` when the model
+    is built whole. The change-set model is declared a dependency at parse time only
+    (depends_on_change_set).
+-#}
+{% macro in_rebuild_set(key_expression, keys_model, keys_columns=none) -%}
     {{- depends_on_change_set(keys_model) -}}
     {%- if is_incremental() -%}
-        ({{ key_expression }}) in (select {{ keys_columns }} from {{ ref(keys_model) }})
+        ({{ key_expression }}) in (select {{ keys_columns or rebuild_set_keys(keys_model) }} from {{ ref(keys_model) }})
     {%- else -%}
         true
     {%- endif -%}

@@ -3,7 +3,7 @@
 Every count is worked out from the sample's own expected results (ingest/sample/expected/:
 summary.json, legs.ndjson, conversations.ndjson, scenarios.ndjson), read here, so that a
 regenerated sample keeps the test right. The rules behind each column are in
-models/marts/health/_health__models.yml; a hand-worked dbt unit test beside it pins them on
+models/marts/health/feed_health.yml; a hand-worked dbt unit test beside it pins them on
 given raw rows (quarantine, pending lines, copies).
 """
 

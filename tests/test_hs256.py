@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import base64
 import json
 import random
 import warnings
+from pathlib import Path
 
 import jwt
 import pytest
@@ -83,8 +85,21 @@ CASES = {
     "header not JSON": f"{_b64(b'not json')}.{BODY}.{SIG}",
     "header a list": _sign([], json.dumps(CLAIMS).encode()),  # type: ignore[arg-type]
     "non-JSON payload, signed": _sign({"alg": "HS256"}, b"not json at all"),
+    # the header rules pyjwt applies on decode (ingest.hs256._header_error), one case each
     "kid not text": _sign({"alg": "HS256", "kid": 7}, json.dumps(CLAIMS).encode()),
+    "kid null": _sign({"alg": "HS256", "kid": None}, json.dumps(CLAIMS).encode()),
+    "kid text": _sign({"alg": "HS256", "kid": "key-1"}, json.dumps(CLAIMS).encode()),
+    "crit not a list": _sign(
+        {"alg": "HS256", "crit": "b64", "b64": True}, json.dumps(CLAIMS).encode()
+    ),
+    "crit empty": _sign({"alg": "HS256", "crit": []}, json.dumps(CLAIMS).encode()),
+    "crit not text": _sign({"alg": "HS256", "crit": [1]}, json.dumps(CLAIMS).encode()),
     "unknown crit": _sign({"alg": "HS256", "crit": ["exp"], "exp": 1}, json.dumps(CLAIMS).encode()),
+    "crit not in header": _sign({"alg": "HS256", "crit": ["b64"]}, json.dumps(CLAIMS).encode()),
+    "crit b64 true": _sign(
+        {"alg": "HS256", "crit": ["b64"], "b64": True}, json.dumps(CLAIMS).encode()
+    ),
+    "kid bad, crit bad": _sign({"alg": "HS256", "kid": 1, "crit": 2}, json.dumps(CLAIMS).encode()),
     "b64 false": _sign({"alg": "HS256", "b64": False, "crit": ["b64"]}, b""),
     "empty signature": f"{HEAD}.{BODY}.",
 }
@@ -121,6 +136,50 @@ def test_random_mutations_get_the_same_verdict() -> None:
         if fast(text) != reference(text):
             disagreements.append(text)
     assert disagreements == []
+
+
+HEADER_RULES = {
+    "kid not text": "Key ID header parameter must be a string",
+    "kid null": "Key ID header parameter must be a string",
+    "crit not a list": "Invalid 'crit' header: must be a non-empty list",
+    "crit empty": "Invalid 'crit' header: must be a non-empty list",
+    "crit not text": "Invalid 'crit' header: values must be strings",
+    "unknown crit": "Unsupported critical extension: exp",
+    "crit not in header": "Critical extension 'b64' is missing from headers",
+    "kid bad, crit bad": "Key ID header parameter must be a string",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HEADER_RULES))
+def test_each_header_rule_refuses_as_pyjwt_does(name: str) -> None:
+    """Same verdict and same message as pyjwt's own header check."""
+    with pytest.raises(TokenError) as ours:
+        load(CASES[name])
+    with pytest.raises(PyJWTError) as theirs:
+        jwt.get_unverified_header(CASES[name])
+    assert (ours.value.kind, ours.value.detail) == ("malformed", HEADER_RULES[name])
+    assert str(theirs.value) == HEADER_RULES[name]
+
+
+def test_no_private_pyjwt_api_is_used() -> None:
+    """pyjwt is used through public names only: a minor release may change its private ones."""
+    tree = ast.parse((Path(__file__).parents[1] / "ingest" / "hs256.py").read_text())
+    imported = [
+        (node.module, alias.name)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("jwt")
+        for alias in node.names
+    ]
+    assert imported == [("jwt.algorithms", "HMACAlgorithm")]
+    private = [
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr.startswith("_")
+        and not node.attr.startswith("__")
+        and not (isinstance(node.value, ast.Name) and node.value.id == "self")
+    ]
+    assert private == []
 
 
 def test_keys_pyjwt_refuses_are_refused() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 from conftest import SECRET, event, sign, write_lines
 
+from ingest import raw_tables
 from ingest.cli import SAMPLE_DIR, main
 
 _TABLES = ("dialpad_call_events", "messagebird_calls", "messagebird_legs")
@@ -60,11 +61,11 @@ def test_an_event_lands_in_its_event_dates_partition_with_the_raw_columns(
         "read_count, loaded_count, duplicate_count, quarantined_count",
     ) == [(3, 1, 1, 1)]
     with duckdb.connect() as con:
+        con.execute(raw_tables.ddl())
         warehouse_columns = [
             row[0]
             for row in con.execute(
-                (Path(__file__).parents[1] / "ingest/sql/raw_tables.sql").read_text()
-                + "; select column_name from duckdb_columns() "
+                "select column_name from duckdb_columns() "
                 "where table_name = 'dialpad_call_events' order by column_index"
             ).fetchall()
         ]

@@ -9,8 +9,8 @@ import duckdb
 import pytest
 from conftest import event, write_lines
 
-import ingest.load as load_module
 import ingest.read as read_module
+import ingest.stage as stage_module
 from ingest.cli import SAMPLE_DIR, main
 from ingest.load import staging_root
 
@@ -53,7 +53,7 @@ def _load_sample(db: Path, workers: int) -> int:
 def test_two_worker_processes_load_what_one_process_loads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(load_module, "PARALLEL_MIN_BYTES", 0)  # workers even for the sample
+    monkeypatch.setattr(stage_module, "PARALLEL_MIN_BYTES", 0)  # workers even for the sample
     monkeypatch.setattr(read_module, "CHUNK_BYTES", 64 << 10)  # and many chunks per file
     one, two = tmp_path / "one.duckdb", tmp_path / "two.duckdb"
     assert _load_sample(one, workers=1) == 0

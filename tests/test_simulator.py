@@ -20,6 +20,7 @@ from typing import Any
 import jwt
 import pytest
 
+from ingest.raw_tables import STATE_DATE
 from ingest.sample import SAMPLE_SECRET, write_sample
 from ingest.sample.directory import TWO_53, Ids, build_directory
 from ingest.sample.expected import (
@@ -52,16 +53,6 @@ LIVE_ORDER = (
     "hangup",
 )  # fmt: skip
 STATE_RANK = {state: rank for rank, state in enumerate(LIVE_ORDER, start=1)}
-FALLBACK_DATES = {
-    "calling": "date_started",
-    "preanswer": "date_started",
-    "ringing": "date_rang",
-    "queued": "date_queued",
-    "connected": "date_connected",
-    "hangup": "date_ended",
-    "missed": "date_ended",
-    "blocked": "date_ended",
-}
 
 
 # -- fixtures ---------------------------------------------------------------------------
@@ -232,7 +223,7 @@ def event_at(payload: dict[str, Any], received: int | None) -> tuple[int, str]:
         return int(payload["event_timestamp"]), "event"
     if received is not None:
         return received, "received"
-    own = FALLBACK_DATES.get(payload["state"])
+    own = STATE_DATE.get(payload["state"])
     if own and payload.get(own) not in EMPTY:
         return int(payload[own]), "fallback"
     dates = [int(v) for k, v in payload.items() if k.startswith("date_") and v not in EMPTY]

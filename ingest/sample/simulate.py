@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ingest.raw_tables import STATE_DATE
 from ingest.sample.directory import TWO_53, Ids, build_directory
 from ingest.sample.encode import GoodEvent, Reason, add_bad_records, deliver, write_landing
 from ingest.sample.expected import expected_conversation, expected_legs
@@ -38,17 +39,6 @@ DAY_MS = 86_400_000
 WINDOW_DAYS = 3
 EVENTS_PER_CONVERSATION = 13  # about; spreads the conversations over the window
 MESSAGEBIRD_SHARE = 0.15  # of all finished conversations
-
-FALLBACK_DATES = {
-    "calling": "date_started",
-    "preanswer": "date_started",
-    "ringing": "date_rang",
-    "queued": "date_queued",
-    "connected": "date_connected",
-    "hangup": "date_ended",
-    "missed": "date_ended",
-    "blocked": "date_ended",
-}
 
 
 def next_start(sim: Sim, at: int, mean_gap: float) -> int:
@@ -103,7 +93,7 @@ def event_at(event: GoodEvent) -> int:
         return int(payload["event_timestamp"])
     if event.time_source is TimeSource.RECEIVED:
         return event.at
-    own = FALLBACK_DATES.get(payload["state"])
+    own = STATE_DATE.get(payload["state"])
     if own and payload.get(own):
         return int(payload[own])
     return max(int(v) for k, v in payload.items() if k.startswith("date_") and v)

@@ -8,13 +8,13 @@
 
 with edges as (
 
-    select * from {{ ref('int_call_graph_edges') }}
+    select * from {{ ref('int_dialpad__call_graph_edges') }}
 
 ),
 
 components as (
 
-    select * from {{ ref('int_call_graph_components') }}
+    select * from {{ ref('int_dialpad__call_graph_components') }}
 
 ),
 

@@ -23,8 +23,7 @@
 
 with legs as (
 
-    select * from {{ ref('int_messagebird__legs_with_roles') }}
-    where {{ in_rebuild_set('call_id', 'int_messagebird__calls_to_rebuild', 'call_id') }}
+    {{ rebuild_scope(ref('int_messagebird__legs_with_roles'), 'int_messagebird__calls_to_rebuild') }}
 
 ),
 

@@ -35,15 +35,13 @@ all_calls as (
 
 legs as (
 
-    select * from all_legs
-    where {{ in_rebuild_set('call_id', 'int_messagebird__calls_to_rebuild', 'call_id') }}
+    {{ rebuild_scope('all_legs', 'int_messagebird__calls_to_rebuild') }}
 
 ),
 
 calls as (
 
-    select * from all_calls
-    where {{ in_rebuild_set('call_id', 'int_messagebird__calls_to_rebuild', 'call_id') }}
+    {{ rebuild_scope('all_calls', 'int_messagebird__calls_to_rebuild') }}
 
 ),
 

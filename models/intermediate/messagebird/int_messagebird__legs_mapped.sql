@@ -1,6 +1,7 @@
 -- MessageBird legs in the provider-neutral leg shape that int_legs unions (the columns of
--- int_dialpad__legs_mapped, in the same order). MessageBird reports no hold, queue,
--- recording, voicemail, csat or recap: those columns are null, false or 0. Leg times pass
+-- leg_columns(), macros/neutral_columns.sql; its enforced contract checks them). MessageBird
+-- reports no hold, queue, recording, voicemail, csat, recap or first ring of a call center:
+-- those columns are null, false or 0. Leg times pass
 -- through as delivered, even out of order (answeredAt after endedAt). The call is the
 -- conversation, and its own start, end and completeness travel on every leg
 -- (conversation_started_at, conversation_ended_at, is_conversation_complete).
@@ -39,6 +40,8 @@ final as (
         cast(null as {{ string_type }}) as contact_name,
         created_at as started_at,
         rang_at,
+        -- MessageBird reports no first ring of a call center: its offers wait from rang_at
+        cast(null as {{ timestamp_type }}) as first_rang_at,
         cast(null as {{ timestamp_type }}) as queued_at,
         connected_at,
         ended_at,

@@ -21,8 +21,7 @@
 
 with legs as (
 
-    select * from {{ ref('int_messagebird__legs_ended') }}
-    where {{ in_rebuild_set('call_id', 'int_messagebird__calls_to_rebuild', 'call_id') }}
+    {{ rebuild_scope(ref('int_messagebird__legs_ended'), 'int_messagebird__calls_to_rebuild') }}
 
 ),
 

@@ -10,8 +10,7 @@
 
 with legs as (
 
-    select * from {{ ref('int_legs') }}
-    where {{ in_rebuild_set('provider, conversation_id', 'int_conversations_to_rebuild', 'provider, conversation_id') }}
+    {{ rebuild_scope(ref('int_legs'), 'int_conversations_to_rebuild') }}
 
 ),
 

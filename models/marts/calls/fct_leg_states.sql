@@ -10,15 +10,13 @@
 
 with leg_states as (
 
-    select * from {{ ref('int_leg_states') }}
-    where {{ in_rebuild_set('provider, leg_id', 'int_legs_to_rebuild', 'provider, leg_id') }}
+    {{ rebuild_scope(ref('int_leg_states'), 'int_legs_to_rebuild') }}
 
 ),
 
 legs as (
 
-    select * from {{ ref('int_legs') }}
-    where {{ in_rebuild_set('provider, conversation_id', 'int_conversations_to_rebuild', 'provider, conversation_id') }}
+    {{ rebuild_scope(ref('int_legs'), 'int_conversations_to_rebuild') }}
 
 ),
 

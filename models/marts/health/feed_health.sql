@@ -82,7 +82,7 @@ neutral_legs as (
 
 graph_nodes as (
 
-    select * from {{ ref('int_call_graph_components') }}
+    select * from {{ ref('int_dialpad__call_graph_components') }}
 
 ),
 

@@ -11,15 +11,13 @@
 
 with offers as (
 
-    select * from {{ ref('int_call_center_offers') }}
-    where {{ in_rebuild_set('provider, conversation_id', 'int_conversations_to_rebuild', 'provider, conversation_id') }}
+    {{ rebuild_scope(ref('int_call_center_offers'), 'int_conversations_to_rebuild') }}
 
 ),
 
 business_times as (
 
-    select * from {{ ref('int_call_center_offer_business_times') }}
-    where {{ in_rebuild_set('provider, offer_id', 'int_legs_to_rebuild', 'provider, leg_id') }}
+    {{ rebuild_scope(ref('int_call_center_offer_business_times'), 'int_legs_to_rebuild', key='provider, offer_id') }}
 
 ),
 
