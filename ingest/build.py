@@ -68,7 +68,7 @@ class SparkTarget:
 def project_dir() -> Path:
     """The dbt project: $CALLMART_PROJECT_DIR, else the checkout this package is installed from."""
     given = os.environ.get("CALLMART_PROJECT_DIR")
-    candidate = Path(given) if given else Path(__file__).resolve().parent.parent
+    candidate = Path(given).resolve() if given else Path(__file__).resolve().parent.parent
     if not (candidate / "dbt_project.yml").is_file():
         raise CallmartError(
             f"no dbt project at {candidate}: install callmart from its repository "
@@ -86,24 +86,33 @@ def run_dbt_build(
     args = ["build", "--project-dir", str(project), "--profiles-dir", str(project)]
     args += ["--exclude-resource-type", "unit_test"]
     env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    for folder in ("DBT_TARGET_PATH", "DBT_LOG_PATH"):
+        if env.get(folder):
+            env[folder] = str(Path(env[folder]).resolve())
+    cwd = None
     if spark is None:
         try:
             connect(db).close()  # the raw tables are the project's sources: make sure they exist
         except duckdb.IOException as error:
             raise held_open(db, error) from error
-        env["CALLMART_DB"] = str(db)
+        # dbt re-parses the whole project (about 13 s) when the profile's path changes, and
+        # reuses its last parse (about 5 s) when it does not: dbt runs in the warehouse's folder
+        # and the profile names the file alone, so warehouses of the same name share a parse
+        cwd = db.resolve().parent
+        env["CALLMART_DB"] = db.name
     else:
         check_spark_installed()
         args += ["--target", "spark"]
         env.update(spark.environment())
     if quiet:
         args.append("--quiet")
-    returncode, run_results = _run_dbt([*args, "--full-refresh"] if full_refresh else args, env)
+    first = [*args, "--full-refresh"] if full_refresh else args
+    returncode, run_results = _run_dbt(first, env, cwd)
     rebuilt = False
     if returncode != 0 and not full_refresh and _columns_changed(run_results):
         # an upgrade changed an incremental model's columns: its stored rows cannot be kept,
         # and a changed project recomputes every key anyway (macros/incremental.sql)
-        returncode, run_results = _run_dbt([*args, "--full-refresh"], env)
+        returncode, run_results = _run_dbt([*args, "--full-refresh"], env, cwd)
         rebuilt = True
     summary = _summarise(run_results, returncode == 0)
     summary.rebuilt_in_full = rebuilt
@@ -114,13 +123,16 @@ def run_dbt_build(
     return summary
 
 
-def _run_dbt(args: list[str], env: dict[str, str]) -> tuple[int, dict[str, object]]:
+def _run_dbt(
+    args: list[str], env: dict[str, str], cwd: Path | None = None
+) -> tuple[int, dict[str, object]]:
     """dbt in a child process that dies with this one; (its exit status, run_results.json)."""
     results = Path(env.get("DBT_TARGET_PATH") or project_dir() / "target") / "run_results.json"
     results.unlink(missing_ok=True)
     completed = subprocess.run(
         [sys.executable, "-c", _DBT, *args],
         env=env,
+        cwd=cwd,
         check=False,
         preexec_fn=preexec(os.getpid()),  # a killed build takes dbt (and its lock) with it
     )
