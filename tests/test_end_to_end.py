@@ -7,17 +7,12 @@ marts must show (ingest/sample/expected); nothing here reads the marts back as t
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 from typing import Any
 
 import duckdb
-from conftest import landing_records
 
-from ingest.cli import SAMPLE_DIR, main
-from ingest.sample import write_sample
-
-MARTS = ("fct_conversations", "fct_call_legs", "fct_leg_states", "dim_agents")
+from ingest.cli import SAMPLE_DIR
 
 
 def _expected(path: Path) -> list[dict[str, Any]]:
@@ -88,53 +83,3 @@ def test_every_leg_matches_the_simulator(sample_warehouse: Path) -> None:
         and actual[row["leg_id"]][column] != value
     ]
     assert mismatches == []
-
-
-def _mart_tables(db: Path) -> dict[str, list[tuple[Any, ...]]]:
-    with duckdb.connect(str(db), read_only=True) as con:
-        return {t: con.execute(f"select * from marts.{t} order by all").fetchall() for t in MARTS}
-
-
-def test_order_and_batches_do_not_change_the_marts(tmp_path: Path) -> None:
-    write_sample(tmp_path / "traffic", events=600, seed=11)
-    secret = tmp_path / "traffic" / "jwt_secret.txt"
-    records = landing_records(tmp_path / "traffic" / "landing")
-
-    whole = tmp_path / "whole.duckdb"
-    assert (
-        main(
-            [
-                "run",
-                "--quiet",
-                "--db",
-                str(whole),
-                "--jwt-secret-file",
-                str(secret),
-                str(tmp_path / "traffic" / "landing"),
-            ]
-        )
-        == 0
-    )
-
-    random.Random(5).shuffle(records)
-    batched = tmp_path / "batched.duckdb"
-    cuts = [0, len(records) // 5, len(records) // 2, len(records)]
-    for number, (first, last) in enumerate(zip(cuts, cuts[1:], strict=False)):
-        batch = tmp_path / f"batch{number}.ndjson"
-        batch.write_text("\n".join(records[first:last]) + "\n")
-        assert (
-            main(
-                [
-                    "run",
-                    "--quiet",
-                    "--db",
-                    str(batched),
-                    "--jwt-secret-file",
-                    str(secret),
-                    str(batch),
-                ]
-            )
-            == 0
-        )
-
-    assert _mart_tables(batched) == _mart_tables(whole)
