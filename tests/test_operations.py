@@ -18,6 +18,7 @@ import pytest
 from conftest import SECRET, event, sign, write_lines
 
 from ingest.cli import main
+from ingest.load import _commit_threads
 from ingest.warehouse import lock_path
 
 REPO = Path(__file__).parents[1]
@@ -508,3 +509,15 @@ def test_a_messagebird_time_from_a_broken_clock_is_nulled_and_named(
         "select created_at, updated_at, answered_at, implausible_time_fields "
         "from raw.messagebird_legs"
     ) == [(datetime(2026, 3, 2, 10), None, None, ["updated_at", "answered_at"])]
+
+
+@pytest.mark.parametrize(("limit", "threads"), [("512MB", 1), ("1GB", 2), ("2GB", 4), ("24GB", 8)])
+def test_the_commit_takes_a_thread_per_450_mib_of_its_memory_limit(
+    limit: str, threads: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 512 MB = 488.3 MiB: one thread; 1 GB = 953.7 MiB: two; 2 GB = 1907.3 MiB: four;
+    # 24 GB: as many as the (here 8) cores
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    with duckdb.connect() as con:
+        con.execute(f"set memory_limit = '{limit}'")
+        assert _commit_threads(con) == threads

@@ -46,7 +46,7 @@ while True:
         open(stop).close()
         break
     except FileNotFoundError:
-        time.sleep(0.02)
+        time.sleep(0.2)
 json.dump({"seen": seen, "errors": errors}, open(out, "w"))
 """
 
