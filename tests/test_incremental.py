@@ -29,6 +29,7 @@ import pytest
 from conftest import SECRET, event, landing_records, sign, write_lines
 
 from ingest.cli import main
+from ingest.raw_tables import STATE_DATE
 from ingest.sample import write_sample
 
 MARTS = (
@@ -185,8 +186,9 @@ def _contact(phone: str) -> dict[str, Any]:
 def _leg(
     call_id: int, states: list[tuple[str, int]], started: int, **fields: Any
 ) -> list[dict[str, Any]]:
-    """One leg's events: (state, unix ms) pairs; dates follow the states they belong to."""
-    dates = {"connected": "date_connected", "hangup": "date_ended", "ringing": "date_rang"}
+    """One leg's events: (state, unix ms) pairs; the ringing, connected and hangup events carry
+    their own dates (CONTRACT section 3's state -> date rule), and every later event keeps them."""
+    dates = {state: STATE_DATE[state] for state in ("ringing", "connected", "hangup")}
     events, known = [], {}
     for state, at in states:
         if state in dates:
