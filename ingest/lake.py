@@ -48,6 +48,7 @@ from ingest.sink import (
     RetryWork,
     count_files,
     create_retried,
+    file_list,
     loaded_paths,
     new_rows_sql,
     quarantine_rows_sql,
@@ -159,14 +160,14 @@ class _LakeLoad:
         present = {
             name
             for (name,) in self.con.execute(
-                f"select name from parquet_schema({_file_list(files)})"
+                f"select name from parquet_schema({file_list(files)})"
             ).fetchall()
         }
         typed = ", ".join(
             f"cast({name} as {kind}) as {name}" if name in present else f"null::{kind} as {name}"
             for name, kind in columns
         )
-        return f"(select {typed} from read_parquet({_file_list(files)}, union_by_name = true))"
+        return f"(select {typed} from read_parquet({file_list(files)}, union_by_name = true))"
 
     def open_quarantine(self) -> str:
         """The lake's quarantine with its releases: raw.quarantine's columns."""
@@ -320,10 +321,6 @@ def _move_into(pending: Path, lake: Path) -> None:
         target = lake / file.relative_to(pending)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(file, target)
-
-
-def _file_list(files: Sequence[Path]) -> str:
-    return "[" + ", ".join(f"'{quoted(file)}'" for file in files) + "]"
 
 
 def _count(con: duckdb.DuckDBPyConnection, rows: str) -> int:

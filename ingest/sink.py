@@ -158,8 +158,12 @@ def staged_parquet(folder: Path) -> str | None:
     files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
     if not files:
         return None
-    names = ", ".join(f"'{quoted(file)}'" for file in files)
-    return f"read_parquet([{names}], union_by_name = true)"
+    return f"read_parquet({file_list(files)}, union_by_name = true)"
+
+
+def file_list(files: Sequence[Path]) -> str:
+    """An SQL list of the files' paths, each named (a glob would misread `wh[1]/`)."""
+    return "[" + ", ".join(f"'{quoted(file)}'" for file in files) + "]"
 
 
 def quoted(path: Path | str) -> str:
