@@ -5,7 +5,7 @@ that ran it, and a child's exit releases the file for the next reader or writer.
 comes from dbt's own artifact, `run_results.json`.
 
 A build is `dbt build --exclude-resource-type unit_test`: seeds, models and data tests, with
-the severities the contract gives them (CONTRACT section 1), but not dbt's unit tests. Unit
+the severities the contract gives them (docs/contract.md §1), but not dbt's unit tests. Unit
 tests check the project's SQL against fixed fixtures, not the warehouse's data: they cannot
 pass on one warehouse and fail on another, and they cost more than the models themselves on
 an hourly batch. They run where code changes, in CI (tests/test_dbt_unit_tests.py).

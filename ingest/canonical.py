@@ -1,6 +1,6 @@
 """JSON parsing that keeps every number's text, and the canonical form used for identity.
 
-CONTRACT section 3: two records are one event when the SHA-256 of their canonical JSON (keys
+docs/contract.md §3: two records are one event when the SHA-256 of their canonical JSON (keys
 sorted, no whitespace, numbers as their exact text) is equal. msgspec does both halves in C:
 its decoder hands each float's text to `msgspec.Raw` (integers are exact at any size), and its
 encoder writes a `Raw` back verbatim while it sorts keys. Text msgspec refuses but Python's

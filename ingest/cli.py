@@ -280,7 +280,7 @@ def _decoder(args: argparse.Namespace, dialpad_secret_file: Path | None) -> Deco
 
 @contextmanager
 def _writing(args: argparse.Namespace) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The warehouse, held for writing and open, for the block (CONTRACT sections 1, 9)."""
+    """The warehouse, held for writing and open, for the block (docs/contract.md §1, §9)."""
     db = _db_path(args)
     with writing(db, args.wait):
         try:

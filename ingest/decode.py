@@ -1,4 +1,4 @@
-"""What a landing record is, and its identity hash, or why it is bad (CONTRACT sections 2, 8).
+"""What a landing record is, and its identity hash, or why it is bad (docs/contract.md §2, §8).
 
 A record is a JSON value or a compact JWT. An envelope (`{"received_at", "payload" | "body",
 "headers"}`) is opened first; then a JSON array or a list response (`{"data": [...]}`) holds
@@ -97,7 +97,7 @@ class Rejected:
 
 
 def is_empty(value: object) -> bool:
-    """CONTRACT section 3: null, "", "0", 0, {} and [] are empty."""
+    """docs/contract.md §3: null, "", "0", 0, {} and [] are empty."""
     kind = type(value)
     if kind is int:  # the usual id
         return value == 0
@@ -215,7 +215,7 @@ class Decoder:
         raise RecordRejected(QuarantineReason.BAD_ENVELOPE, "payload is not an object or a JWT")
 
     def _claims(self, token: str) -> dict[str, Any]:
-        """A payload JWT's claims (payload JWTs are Dialpad's: CONTRACT section 2)."""
+        """A payload JWT's claims (payload JWTs are Dialpad's: docs/contract.md §2)."""
         try:
             text = self.verify_jwt(token)
             try:

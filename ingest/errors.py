@@ -51,7 +51,7 @@ class QuarantineReason(StrEnum):
     NO_EVENT_TIME = "no_event_time"
     IMPLAUSIBLE_TIME = "implausible_time"  # its only event time lies outside the plausible window
     DECODE_FAILED = "decode_failed"  # decoding raised an error callmart did not foresee (a bug)
-    # a whole file (CONTRACT section 9): one row, nothing of the file loaded
+    # a whole file (docs/contract.md §9): one row, nothing of the file loaded
     UNREADABLE_FILE = "unreadable_file"
     CORRUPT_GZIP = "corrupt_gzip"
     INVALID_JSON_DOCUMENT = "invalid_json_document"

@@ -3,7 +3,7 @@
 Two steps, both column-wise: DuckDB's `json_transform` pulls every field the spec names out of
 the canonical payload JSON as text in one parse (lenient: a value of an unexpected shape becomes
 text, never an error), then pure polars expressions type and normalise the text by each
-column's `kind` (CONTRACT section 3: empty values, ids without a float round-trip, string
+column's `kind` (docs/contract.md §3: empty values, ids without a float round-trip, string
 booleans; section 8: MessageBird statuses and RFC 3339 times), null the times outside the
 plausible window, and, for Dialpad, compute the event time. A row whose field cannot be typed
 is returned apart, for quarantine, with the fields named.
@@ -137,7 +137,7 @@ def _extracted(column: Column, field: str, name: str | None = None) -> str:
 def flatten(
     con: duckdb.DuckDBPyConnection, events: pl.DataFrame, window: TimeWindow, table: RawTable
 ) -> pl.DataFrame:
-    """Rows for `table` (CONTRACT sections 7 and 8), the lineage columns kept, plus
+    """Rows for `table` (docs/contract.md §7 and §8), the lineage columns kept, plus
     `reject_reason`/`reject_detail` for rows that cannot be loaded."""
     text = extract_fields(con, events, table)
     if table.key != "event_hash":
@@ -266,7 +266,7 @@ def _as_recordings(column: str) -> Typed:
     return recordings.alias(column), None
 
 
-# A leg's two spellings (CONTRACT section 8): `no-answer` is `no_answer`, `completed` is
+# A leg's two spellings (docs/contract.md §8): `no-answer` is `no_answer`, `completed` is
 # `hangup`. A call's statuses (queued, starting, ongoing, ended) are only lowercased.
 _STATUS_SPELLINGS = {"no-answer": "no_answer", "completed": "hangup"}
 _RFC3339 = "%Y-%m-%dT%H:%M:%S%.f%#z"
@@ -347,7 +347,7 @@ def _without_implausible(times: dict[str, bool], window: TimeWindow) -> list[pl.
 
 
 def _event_time(table: RawTable) -> list[pl.Expr]:
-    """event_at_ms and event_at_source, per CONTRACT section 3 "Event time"."""
+    """event_at_ms and event_at_source, per docs/contract.md §3 "Event time"."""
     own_date = pl.lit(None, dtype=pl.Int64)
     for state, column in STATE_DATE.items():
         own_date = pl.when(pl.col("state") == state).then(pl.col(column)).otherwise(own_date)

@@ -14,7 +14,7 @@ Each load keeps one copy per event of its own records (the earliest received); c
 loads, and the earliest `received_at` among them, are resolved by the dbt staging models, on
 whichever engine reads the lake.
 
-A lake load follows the warehouse's rules for what it reads (CONTRACT section 9): it reads the
+A lake load follows the warehouse's rules for what it reads (docs/contract.md §9): it reads the
 lake's own load log first, so a file loaded before is skipped and a grown file resumed, an
 unfinished last line waits, a failed file is one quarantine row. Parquet files are never
 rewritten, so the quarantine's releases are rows of their own (`quarantine_releases`: file,

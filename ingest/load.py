@@ -9,7 +9,7 @@ A load runs in two halves so that memory stays flat however big the files are:
    - an event whose identity hash is already stored, or staged twice, is a duplicate; among
      copies the earliest envelope `received_at` is kept (then the first file and line);
    - a bad record goes to raw.quarantine once per (file, line, text);
-   - a file that cannot be read whole (CONTRACT section 9) is one quarantine row, open until
+   - a file that cannot be read whole (docs/contract.md §9) is one quarantine row, open until
      the path loads, and nothing of it is staged;
    - raw.load_log gets one row per file read (`ingest.sink.count_files`, as the lake counts).
 A file whose content was loaded before is skipped, and so is a failed file whose content has
@@ -59,7 +59,7 @@ MEMORY_LIMIT = os.environ.get("CALLMART_MEMORY_LIMIT", "1GB")
 def connect(db_path: Path) -> duckdb.DuckDBPyConnection:
     """Open the warehouse and make sure the raw tables exist."""
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    # created in DuckDB 1.1's storage format, which DuckDB keeps for the file (CONTRACT §10)
+    # created in DuckDB 1.1's storage format, which DuckDB keeps (docs/contract.md §10)
     con = duckdb.connect(str(db_path), config={"storage_compatibility_version": STORAGE_VERSION})
     con.execute("set TimeZone = 'UTC'")
     con.execute(ddl())
@@ -137,7 +137,7 @@ def retry_quarantine(
     workers: int | None = None,
 ) -> RetrySummary:
     """Decode the open quarantine again with `decoder` (today's secrets and keys), and re-read
-    the failed files still there; load what now decodes, in one transaction (CONTRACT 9)."""
+    the failed files still there; load what decodes now, one transaction (docs/contract.md §9)."""
     summary = RetrySummary(LoadSummary(load_id=uuid.uuid4().hex))
     work = RetryWork.read(con, "raw.quarantine", reasons)
     summary.missing_files = work.missing_files
@@ -219,7 +219,7 @@ def _insert_new(
 def _keep_earliest_received(
     con: duckdb.DuckDBPyConnection, table: RawTable, files: str, load_id: str, loaded_at: datetime
 ) -> None:
-    """CONTRACT section 3: among copies of an event, the earliest received_at is kept.
+    """docs/contract.md §3: among copies of an event, the earliest received_at is kept.
 
     Runs after `_insert_new`, whose rows already are their earliest copies.
     """

@@ -8,7 +8,7 @@ the published one. A reader opens the published file read-only and sees the prev
 the new one, whole; the copy costs what the marts cost, not what the raw history costs.
 
 Every DuckDB file callmart writes is in the storage format of DuckDB 1.1 (`STORAGE_VERSION`),
-which DuckDB 1.1 and every later release opens (CONTRACT section 10): BI tools bundle their
+which DuckDB 1.1 and every later release opens (docs/contract.md §10): BI tools bundle their
 own DuckDB, often older than ours, and DuckDB 2 writes a format no 1.x release reads.
 """
 

@@ -25,7 +25,7 @@ ID = "id"  # a whole number, never through a float (ids can exceed 2^53); checke
 UNIX_MS = "unix_ms"  # unix ms as delivered (any number, floored); checked; plausible times only
 MEASURE = "measure"  # a number; empty text is null, 0 stays 0; checked
 BOOLEAN = "boolean"  # true/false/1/0, as JSON or as text in any case; checked
-TEXT = "text"  # text; empty values (CONTRACT section 3) are null
+TEXT = "text"  # text; empty values (docs/contract.md §3) are null
 LIST = "list"  # a list of texts (a lone text is a list of one), empty items dropped
 DOCUMENT = "document"  # a JSON document kept whole; an empty one is null
 RECORDINGS = "recordings"  # Dialpad's recording_details: a list of typed structs
@@ -64,7 +64,7 @@ class RawTable:
     key: str  # the identity hash column
     columns: tuple[Column, ...]
     kept_with_copy: tuple[str, ...] = ()  # what the earliest-received copy of an event rewrites
-    event_time: bool = False  # event_at/event_at_source by CONTRACT section 3 "Event time"
+    event_time: bool = False  # event_at/event_at_source by docs/contract.md §3 "Event time"
     reject_by_source: bool = False  # an unparseable field is named by its source, not column
 
     @property
@@ -188,7 +188,7 @@ DIALPAD_CALL_EVENTS = RawTable(
     ),
 )  # fmt: skip
 
-# MessageBird Voice API objects (CONTRACT section 8): one row per distinct snapshot (an
+# MessageBird Voice API objects (docs/contract.md §8): one row per distinct snapshot (an
 # identical snapshot delivered twice is one row); staging keeps the latest per object.
 # Statuses are normalised: `no-answer` -> `no_answer`, `completed` -> `hangup`.
 _SNAPSHOT = (  # the columns after an object's fields
@@ -244,7 +244,7 @@ MESSAGEBIRD_LEGS = RawTable(
 
 RAW_TABLES = (DIALPAD_CALL_EVENTS, MESSAGEBIRD_CALLS, MESSAGEBIRD_LEGS)
 
-# CONTRACT section 3, "Event time": the state's own date when no better time is known (then
+# docs/contract.md §3, "Event time": the state's own date when no better time is known (then
 # the latest date_* field present). The simulator and the tests import it from here.
 STATE_DATE = {
     "calling": "date_started",

@@ -1,11 +1,11 @@
 """Landing files: paths, folders and globs in; chunks of raw records (one per line or element) out.
 
-Formats (CONTRACT section 2): NDJSON (`.ndjson`, `.jsonl`), JSON documents (`.json`: an array,
+Formats (docs/contract.md §2): NDJSON (`.ndjson`, `.jsonl`), JSON documents (`.json`: an array,
 or a list response `{"data": [...]}`) and JWT lines (`.jwt`), each optionally gzip-compressed
 (`.gz`). A line may hold any kind of record, so the reader only splits; `decode` decides what
 each record is.
 
-Files are read as landing folders really hold them (CONTRACT section 9):
+Files are read as landing folders really hold them (docs/contract.md §9):
 - A line file that can grow (not gzip) yields only lines that end in a newline, and its last
   line when that is already a complete JSON value or JWT. An unfinished last line is *pending*:
   not yielded; the chunk says so, and the next load starts at its first byte.

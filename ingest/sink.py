@@ -6,7 +6,7 @@ place). Both
 - read the staged Parquet files with the same SQL: each event's first copy (`new_rows_sql`)
   and the bad records, one per file, line and text (`quarantine_rows_sql`);
 - count every file the same way (`count_files`): read = loaded + duplicates + quarantined +
-  pending (CONTRACT section 1), and log it (`raw.load_log`);
+  pending (docs/contract.md §1), and log it (`raw.load_log`);
 - retry the open quarantine the same way (`RetryWork`): the open records decoded again, the
   failed files still there read again.
 """

@@ -1,5 +1,5 @@
 """What `callmart status` and `callmart quarantine` read: the feed's health and the open
-quarantine (CONTRACT section 10), without ever blocking a load.
+quarantine (docs/contract.md §10), without ever blocking a load.
 
 `marts.feed_health` comes from the published marts file (`warehouse.marts.duckdb`), which a
 load never holds: it is the feed as of the last build. What loads did since (the open

@@ -6,7 +6,7 @@ ranges locked with POSIX `lockf`, released by the kernel when a process dies how
 
 - byte 0, the *writer* lock: every writing command (ingest, build, run, quarantine retry)
   holds it for its whole run. A second writer waits `--wait` seconds for it, then stops with
-  one line saying the warehouse is busy (CONTRACT section 1).
+  one line saying the warehouse is busy (docs/contract.md §1).
 - byte 1, the *file* lock: writers hold it exclusively while they have the file open; reading
   commands (status, quarantine) take it shared, without waiting, and fall back to the
   published marts when a writer has it. A writer waits out readers (they take well under a

@@ -1,5 +1,5 @@
 {#-
-    The ranking of MessageBird snapshots (CONTRACT §8), shared by the call and leg staging
+    The ranking of MessageBird snapshots (docs/contract.md §8), shared by the call and leg staging
     models. For each snapshot in `snapshots` (a relation or CTE with `key`, `status`,
     `updated_at`, `object_hash`, `loaded_at`): its status rank from `statuses` (the lifecycle
     seed rows of its object type; an unknown status ranks after every known one), and per

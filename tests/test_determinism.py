@@ -1,4 +1,4 @@
-"""A result depends on the events loaded, nothing else (CONTRACT §3 "Order"; issue 12, point 10).
+"""A result depends on the events loaded, nothing else (docs/contract.md §3 "Order"; issue 12, point 10).
 
 The bundled sample once failed `callmart run` (offer 6590994898670620 with speed_to_answer_ms
 -961742) and passed in other runs. What the result depended on was *which* events had been
@@ -6,11 +6,11 @@ loaded, not their order: with the sample's JWT records quarantined (a $DIALPAD_W
 that is not the sample's, or a JWT file loaded before its secret was configured) operator leg
 6478469498983029 had no live `connected` or `hangup` event, so its connected and ended times
 came from its post-call `recording` event, which carries another call's dates (2021-style
-"conflicting history", CONTRACT §3): the leg connected before it started, the offer was
+"conflicting history", docs/contract.md §3): the leg connected before it started, the offer was
 answered 16 minutes before its wait began, and an `error` test stopped the build. Batches that
 bring post-call events before the live ones did the same. Now a post-call event whose
 date_started differs from the live events' never lends its dates to the leg, a duration that
-comes out negative is null (CONTRACT §9), and such vendor data is a warning, not a failed build.
+comes out negative is null (docs/contract.md §9), and such vendor data is a warning, not a failed build.
 
 1. Physical row order and dbt's thread count: the sample's raw rows rewritten in reverse
    order, built with one thread, give every mart the sample's own build (two threads) gives.

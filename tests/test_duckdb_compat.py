@@ -1,4 +1,4 @@
-"""BI tools open our files with their own, older DuckDB (CONTRACT section 10): a real DuckDB 1.1
+"""BI tools open our files with their own, older DuckDB (docs/contract.md §10): a real DuckDB 1.1
 reads the published marts file and the warehouse of the bundled sample, every table and
 every comment, read-only.
 

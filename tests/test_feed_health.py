@@ -1,4 +1,4 @@
-"""marts.feed_health on the bundled sample (CONTRACT §10; issue 12, point 9).
+"""marts.feed_health on the bundled sample (docs/contract.md §10; issue 12, point 9).
 
 Every count is worked out from the sample's own expected results (ingest/sample/expected/:
 summary.json, legs.ndjson, conversations.ndjson, scenarios.ndjson), read here, so that a
@@ -128,7 +128,7 @@ def test_negative_durations_count_the_vendor_clock_errors(
 ) -> None:
     # Each leg that ended before it was answered (MessageBird's own example) nulls, once each:
     # its talk, its answered state's interval, and the wait of its conversation when that is
-    # inbound and complete (CONTRACT §9; docs/metrics.md "Impossible times").
+    # inbound and complete (docs/contract.md §9; docs/metrics.md "Impossible times").
     conversations = {
         (row["provider"], row["conversation_id"]): row for row in _ndjson("conversations.ndjson")
     }

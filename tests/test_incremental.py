@@ -56,7 +56,7 @@ def _marts(db: Path) -> dict[str, list[tuple[Any, ...]]]:
                 "select table_name from information_schema.tables where table_schema = 'marts'"
             ).fetchall()
         }
-        # feed_health (CONTRACT §10) holds load and build times: tests/test_feed_health.py
+        # feed_health (docs/contract.md §10) holds load and build times: tests/test_feed_health.py
         assert tables == {*MARTS, "feed_health"}
         return {t: con.execute(f"select * from marts.{t} order by all").fetchall() for t in MARTS}
 
@@ -187,7 +187,7 @@ def _leg(
     call_id: int, states: list[tuple[str, int]], started: int, **fields: Any
 ) -> list[dict[str, Any]]:
     """One leg's events: (state, unix ms) pairs; the ringing, connected and hangup events carry
-    their own dates (CONTRACT section 3's state -> date rule), and every later event keeps them."""
+    their own dates (docs/contract.md §3's state -> date rule), and every later event keeps them."""
     dates = {state: STATE_DATE[state] for state in ("ringing", "connected", "hangup")}
     events, known = [], {}
     for state, at in states:

@@ -1,4 +1,4 @@
-"""Every landing format of CONTRACT section 2 loads, alone and mixed in one file."""
+"""Every landing format of docs/contract.md §2 loads, alone and mixed in one file."""
 
 from __future__ import annotations
 

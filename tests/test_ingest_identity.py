@@ -1,4 +1,4 @@
-"""Identity and idempotency (CONTRACT section 3): one event per decoded payload, loads repeatable."""
+"""Identity and idempotency (docs/contract.md §3): one event per decoded payload, loads repeatable."""
 
 from __future__ import annotations
 

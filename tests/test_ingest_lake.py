@@ -180,7 +180,7 @@ def test_a_lake_skips_files_it_loaded_before_as_the_warehouse_does(tmp_path: Pat
 def test_a_lake_load_waits_for_pending_lines_fails_files_alone_and_retries(
     tmp_path: Path, monkeypatch
 ) -> None:
-    """CONTRACT section 9 holds for the lake: a half-written line waits, a truncated gzip is
+    """docs/contract.md §9 holds for the lake: a half-written line waits, a truncated gzip is
     one quarantine row, and `quarantine retry --lake` loads what a secret now verifies."""
     lake, landing = tmp_path / "lake", tmp_path / "landing"
     growing = landing / "a.ndjson"

@@ -1,4 +1,4 @@
-"""MessageBird calls and legs (CONTRACT section 8) in every landing form, and signed webhooks."""
+"""MessageBird calls and legs (docs/contract.md §8) in every landing form, and signed webhooks."""
 
 from __future__ import annotations
 
@@ -235,7 +235,7 @@ def test_a_calls_status_is_only_lowercased(tmp_path: Path, ingest, query) -> Non
 
 
 def test_call_history_without_legs_loads_every_call(tmp_path: Path, ingest, query) -> None:
-    """GET /calls: one list response of calls and no legs (CONTRACT section 8, last paragraph).
+    """GET /calls: one list response of calls and no legs (docs/contract.md §8, last paragraph).
     Each call is a snapshot of its own; nothing is quarantined for lacking legs."""
     ongoing = call(
         "ongoing", "2026-03-02T11:00:04Z", id="c-2", createdAt="2026-03-02T11:00:00Z", endedAt=None
@@ -263,7 +263,7 @@ def test_a_leg_that_ends_before_it_was_answered_loads_as_delivered(
 ) -> None:
     """A vendor clock error (MessageBird's own example leg: answeredAt 26 s after endedAt):
     both times are plausible, so both are kept as delivered; the marts null the negative
-    durations (CONTRACT section 9, "Impossible times")."""
+    durations (docs/contract.md §9, "Impossible times")."""
     backwards = leg(
         "leg-clock", createdAt="2026-03-02T10:04:30Z", answeredAt="2026-03-02T10:05:26Z",
         endedAt="2026-03-02T10:05:00Z", duration=31,

@@ -1,4 +1,4 @@
-"""Normalisation of CONTRACT section 3: ids, empty values, booleans, event time."""
+"""Normalisation of docs/contract.md §3: ids, empty values, booleans, event time."""
 
 from __future__ import annotations
 

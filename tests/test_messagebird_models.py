@@ -4,8 +4,8 @@ One warehouse, built once from two landing files that mix Dialpad and MessageBir
 every MessageBird shape (single objects, a list response, envelopes); one leg's older
 snapshot arrives in the second file, after the newer one. The rules themselves are pinned by
 the dbt unit tests beside the models; this checks that they meet in the marts. Then the call
-history without legs (CONTRACT §8, last paragraph), loaded before its legs, and a leg that
-ends before it was answered (a vendor clock error, CONTRACT §9), each in a warehouse of its
+history without legs (docs/contract.md §8, last paragraph), loaded before its legs, and a leg that
+ends before it was answered (a vendor clock error, docs/contract.md §9), each in a warehouse of its
 own.
 """
 
@@ -251,7 +251,7 @@ def test_outbound_call_not_answered(warehouse: Path) -> None:
 
 
 # -- Calls without legs: the call history first, the legs a load later -------------------
-# CONTRACT §8, last paragraph. Values by hand. hist-1, inbound to VN, created 09:00:00, ended
+# docs/contract.md §8, last paragraph. Values by hand. hist-1, inbound to VN, created 09:00:00, ended
 # 09:03:10; hist-2, created 09:10:00, still ongoing; both read from GET /calls (a list
 # response of calls, no legs). hist-1's legs come a load later: the caller's (answered by the
 # flow at 09:00:02) and AGENT_1's (answered 09:00:25, both ended 09:03:09). hist-3 goes the
@@ -422,7 +422,7 @@ def test_history_then_legs_equals_one_build(history: History) -> None:
 
 
 # -- A vendor clock error: a leg that ends 26 s before it was answered --------------------
-# MessageBird's own API example leg does this (CONTRACT §9, "Impossible times"). Here it is the
+# MessageBird's own API example leg does this (docs/contract.md §9, "Impossible times"). Here it is the
 # agent leg of an inbound call: created 10:52:00, answeredAt 10:52:30, endedAt 10:52:04. The
 # call: created 10:51:50, ended 10:52:06; the caller's leg answered by the flow at 10:51:52,
 # ended 10:52:05. Times stay as delivered; every duration that comes out negative is null:

@@ -1,4 +1,4 @@
-"""Operating unattended (CONTRACT section 9): growing files, failed files, the dead-letter
+"""Operating unattended (docs/contract.md §9): growing files, failed files, the dead-letter
 queue, writers that never collide, and records that can never stop a load."""
 
 from __future__ import annotations

@@ -101,7 +101,7 @@ def test_a_reader_during_a_load_sees_only_whole_builds(tmp_path: Path) -> None:
     assert observed["seen"][-1][0] == after
     assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
     assert os.access(published, os.R_OK)
-    # both files stay in DuckDB 1.1's format through a second load and build (CONTRACT §10)
+    # both files stay in DuckDB 1.1's format through a second load and build (docs/contract.md §10)
     assert storage_version_number(db) == STORAGE_VERSION_NUMBER == 64
     assert storage_version_number(published) == 64
 

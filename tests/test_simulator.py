@@ -1,8 +1,8 @@
 """Tests of the traffic simulator (ingest.sample), not of the warehouse.
 
 Besides the summary's arithmetic and the contract's invariants on the expected values,
-the landing files are read back here with a deliberately small reader (CONTRACT
-sections 2-4 and 8: decode, verify, dedupe, event time, call graph, leg roles, MessageBird
+the landing files are read back here with a deliberately small reader (docs/contract.md
+§2-§4 and §8: decode, verify, dedupe, event time, call graph, leg roles, MessageBird
 snapshots), so that the payloads are shown to say what the expected files claim.
 """
 
@@ -168,7 +168,7 @@ def canonical_hash(payload: dict[str, Any]) -> str:
 
 
 def is_messagebird(payload: dict[str, Any]) -> bool:
-    """CONTRACT section 8: a leg has callId; a call has an id and call fields, no call_id."""
+    """docs/contract.md §8: a leg has callId; a call has an id and call fields, no call_id."""
     return "callId" in payload or ("id" in payload and "call_id" not in payload)
 
 
@@ -302,7 +302,7 @@ def components(legs: dict[int, ReadLeg]) -> dict[int, int]:
 
 
 def roles(legs: dict[int, ReadLeg]) -> dict[int, str]:
-    """CONTRACT section 4 "Leg roles", in its order."""
+    """docs/contract.md §4 "Leg roles", in its order."""
     named_operators = {op for leg in legs.values() for op in leg.refs("operator_call_id")}
     named_entry_points = {ep for leg in legs.values() for ep in leg.refs("entry_point_call_id")}
     chosen: dict[int, int] = {}
@@ -952,7 +952,7 @@ def mb_status(snapshot: dict[str, Any]) -> str:
 
 
 def winning(snapshots: list[dict[str, Any]], ranks: dict[str, int]) -> dict[str, Any]:
-    """CONTRACT section 8: the latest updatedAt; ties: the later status in the lifecycle."""
+    """docs/contract.md §8: the latest updatedAt; ties: the later status in the lifecycle."""
     return max(
         snapshots,
         key=lambda s: (rfc3339_ms(s["updatedAt"]), ranks.get(mb_status(s), 4), canonical_hash(s)),
@@ -1020,7 +1020,7 @@ def test_messagebird_roles_and_conversations_follow_from_snapshots(
         legs = {
             row["leg_id"]: mb_read.leg(row["leg_id"]) for row in rows_by_call[c["conversation_id"]]
         }
-        if not legs:  # only the call object arrived (call history): CONTRACT section 8
+        if not legs:  # only the call object arrived (call history): docs/contract.md §8
             call = mb_read.call(c["conversation_id"])
             assert call is not None, c
             ended = rfc3339_ms(call["endedAt"])
@@ -1391,7 +1391,7 @@ def test_messagebird_two_agents_in_turn_by_hand() -> None:
 
 
 def test_messagebird_call_without_legs_by_hand() -> None:
-    """Only the call object arrives (call history): CONTRACT section 8, last paragraph."""
+    """Only the call object arrives (call history): docs/contract.md §8, last paragraph."""
     call = mb_call()
     entry = caller(call)
     entry.end("hangup", T0 + 60_000)

@@ -1,4 +1,4 @@
-"""Landing files (CONTRACT section 2): NDJSON, JSON arrays and JWT lines, some gzipped.
+"""Landing files (docs/contract.md §2): NDJSON, JSON arrays and JWT lines, some gzipped.
 
 Every distinct event is written once, some are redelivered one or two more times (raw,
 as a JWT or in an envelope, possibly in another file), and a few bad records are mixed

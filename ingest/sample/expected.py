@@ -1,4 +1,4 @@
-"""The marts' expected values, read off each scenario's own timeline (CONTRACT sections 3-5).
+"""The marts' expected values, read off each scenario's own timeline (docs/contract.md §3-§5).
 
 Nothing here looks at the generated payloads: roles are the ones the flow builders gave
 their legs, times are the ones they chose. Keys are named as the mart columns.

@@ -54,7 +54,7 @@ POST_CALL_STATES = frozenset(
 
 
 class Role(StrEnum):
-    """Leg roles of CONTRACT section 4."""
+    """Leg roles of docs/contract.md §4."""
 
     OPERATOR = "operator"
     MONITOR = "monitor"
@@ -64,7 +64,7 @@ class Role(StrEnum):
 
 
 class TimeSource(StrEnum):
-    """Where the warehouse will read an event's time from (CONTRACT section 3)."""
+    """Where the warehouse will read an event's time from (docs/contract.md §3)."""
 
     EVENT = "event"  # the payload carries event_timestamp
     RECEIVED = "received"  # no event_timestamp; every copy is enveloped, earliest at `at`
@@ -248,7 +248,7 @@ class Leg:
 
     @property
     def is_agent_leg(self) -> bool:
-        """CONTRACT section 4: operator or direct legs whose target is a user."""
+        """docs/contract.md §4: operator or direct legs whose target is a user."""
         return self.role in (Role.OPERATOR, Role.DIRECT) and self.target.type == "user"
 
 

@@ -699,7 +699,7 @@ IN_PROGRESS_FLOWS: dict[str, Flow] = {
 
 
 def assign_time_sources(sim: Sim, conv: Conversation) -> None:
-    """Take event_timestamp away from a few events (CONTRACT section 3, "Event time").
+    """Take event_timestamp away from a few events (docs/contract.md §3, "Event time").
 
     `received`: the event is always delivered in an envelope whose earliest received_at is
     its time. `fallback`: never enveloped; only on events whose state date is exactly their

@@ -87,7 +87,7 @@ def canonical_hash(payload: dict[str, Any]) -> str:
 
 
 def event_at(event: GoodEvent) -> int:
-    """CONTRACT section 3 "Event time", for the copy the warehouse keeps."""
+    """docs/contract.md §3 "Event time", for the copy the warehouse keeps."""
     payload = event.payload
     if event.time_source is TimeSource.EVENT:
         return int(payload["event_timestamp"])
@@ -178,7 +178,7 @@ def summarise(
                 "conversations": len(calls),
                 "calls_without_call_object": sum(not call.arrives for call in calls),
                 # call objects from the call history whose legs never arrive: conversations
-                # with leg_count 0 (CONTRACT section 8, last paragraph)
+                # with leg_count 0 (docs/contract.md §8, last paragraph)
                 "calls_without_legs": sum(call.legs_arrive == "never" for call in calls),
                 "calls_without_legs_in_progress": sum(
                     call.legs_arrive == "never" and call.ended_at is None for call in calls

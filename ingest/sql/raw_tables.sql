@@ -10,7 +10,7 @@
 -- by a primary key: DuckDB keeps a key's whole index in memory, which at tens of millions of
 -- events would cost more than the load itself. Payload texts use DuckDB's default compression
 -- (FSST), not zstd: zstd columns need storage format 1.2, and the warehouse stays in DuckDB
--- 1.1's so that any BI tool's DuckDB opens it (CONTRACT section 10; ingest/publish.py). zstd
+-- 1.1's so that any BI tool's DuckDB opens it (docs/contract.md §10; ingest/publish.py). zstd
 -- stored them in less than half the space (the bundled simulator's 226k events: 48 MB, 111 MB
 -- without).
 

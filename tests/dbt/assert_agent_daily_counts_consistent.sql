@@ -2,7 +2,7 @@
 -- connected outbound within outbound, first/last-agent and resolved conversations within
 -- handled ones, transfers within handled legs, the legs an average counts within the legs it
 -- averages over), averages are their shipped numerator over their shipped denominator, no
--- duration is negative (CONTRACT §9 "Impossible times"), and the conversation counts add up to
+-- duration is negative (docs/contract.md §9 "Impossible times"), and the conversation counts add up to
 -- fct_conversations' own first and last agents.
 -- Severity error: our own aggregation; no vendor data can make these counts disagree.
 {{ config(severity='error') }}

@@ -1,7 +1,7 @@
 -- Contract invariant: every rate is a DOUBLE in [0, 1], and every rate and average equals its
 -- shipped numerator over its shipped denominator (null exactly when the denominator is 0), so
 -- rows roll up. An average's denominator counts the terms its numerator summed (a duration
--- that came out negative is null and in neither: CONTRACT §9 "Impossible times"), within the
+-- that came out negative is null and in neither: docs/contract.md §9 "Impossible times"), within the
 -- offers it averages over.
 -- Severity error: our own arithmetic; no vendor data can break it.
 {{ config(severity='error') }}

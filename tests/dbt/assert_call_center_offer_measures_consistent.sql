@@ -2,7 +2,7 @@
 -- offer's measures agree with its outcome. Answered offers have an answering leg; unanswered
 -- ones have none. speed_to_answer_ms is set exactly when the offer was answered at or after
 -- its wait start, and then equals its wait; a wait or speed to answer that came out negative
--- is null (CONTRACT §9 "Impossible times"), never negative: vendor clocks that make it so are
+-- is null (docs/contract.md §9 "Impossible times"), never negative: vendor clocks that make it so are
 -- data quality (assert_call_center_offer_times_in_order, a warn). In-progress offers have not
 -- ended; handled offers are answered, with handle = talk + hold; business-hours waits are null
 -- exactly when the elapsed ones are and never exceed them.

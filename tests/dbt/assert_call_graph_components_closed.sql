@@ -1,4 +1,4 @@
--- Contract invariant (CONTRACT §4): components are closed under the call graph's edges. Every
+-- Contract invariant (docs/contract.md §4): components are closed under the call graph's edges. Every
 -- edge joins two nodes of one component, and each component's label is its smallest leg id
 -- (the label of that leg itself). On Spark the components come from label propagation
 -- (macros/cross_engine/connected_components.sql): a propagation stopped before its fixed

@@ -1,5 +1,5 @@
 -- Contract invariant (severity error: our own computation, whatever the vendor sent): a leg's
--- hold and talk are never negative; a duration that comes out negative is null (CONTRACT §9
+-- hold and talk are never negative; a duration that comes out negative is null (docs/contract.md §9
 -- "Impossible times"), and talk is unknown on a leg that ended before it connected.
 {{ config(severity='error') }}
 

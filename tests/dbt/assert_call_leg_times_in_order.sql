@@ -1,6 +1,6 @@
 -- Data quality (severity warn: vendor data, never a failed build): a leg starts before it
 -- connects and connects before it ends. Leg times stay as the vendor delivered them; where
--- they are out of order the durations built from them are null (CONTRACT §9 "Impossible
+-- they are out of order the durations built from them are null (docs/contract.md §9 "Impossible
 -- times"), counted in marts.feed_health.negative_duration_count and named in the build
 -- summary's warnings. That no duration is negative is our own invariant
 -- (assert_call_leg_durations_not_negative, an error).

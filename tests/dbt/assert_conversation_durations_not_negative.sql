@@ -1,6 +1,6 @@
 -- Contract invariant (severity error: our own computation, whatever the vendor sent): no
 -- duration of a conversation is negative. A duration that comes out negative is null
--- (CONTRACT §9 "Impossible times"); leg dates that contradict each other are data quality
+-- (docs/contract.md §9 "Impossible times"); leg dates that contradict each other are data quality
 -- (assert_conversation_times_in_order and assert_call_leg_times_in_order, warnings).
 {{ config(severity='error') }}
 

@@ -1,7 +1,7 @@
 -- Contract invariant (severity error: our own computation, whatever the vendor sent): a
 -- conversation is `answered` exactly when it has an answer interval (answered_at), and
 -- time_to_answer_ms is set exactly when it was answered no earlier than it started (an answer
--- before the start is a vendor clock error: unknown, null, CONTRACT §9 "Impossible times").
+-- before the start is a vendor clock error: unknown, null, docs/contract.md §9 "Impossible times").
 {{ config(severity='error') }}
 
 select *

@@ -1,6 +1,6 @@
 -- Contract invariant (severity error: our own computation, whatever the vendor sent): a state
 -- interval's duration is never negative; an interval whose exit was reported before its entry
--- has an unknown (null) duration (CONTRACT §9 "Impossible times"). Such exits are data quality
+-- has an unknown (null) duration (docs/contract.md §9 "Impossible times"). Such exits are data quality
 -- (assert_leg_state_intervals_in_order, a warn).
 {{ config(severity='error') }}
 

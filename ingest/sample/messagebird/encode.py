@@ -1,4 +1,4 @@
-"""MessageBird landing records (CONTRACT sections 2 and 8).
+"""MessageBird landing records (docs/contract.md §2 and §8).
 
 Every snapshot that arrives is delivered once, some again (redeliveries are identical
 objects: duplicates). Webhooks deliver single objects, bare or in an envelope; API reads

@@ -1,6 +1,6 @@
 """The marts' expected values for MessageBird calls, read off each call's own timeline.
 
-CONTRACT section 8 maps a call onto the marts of sections 5 and 6; where it is silent the
+docs/contract.md §8 maps a call onto the marts of sections 5 and 6; where it is silent the
 rules are callmart's (docs/metrics.md, "MessageBird"):
 
 1. The conversation's started_at is the call's createdAt, else (no call object) its legs'
@@ -22,7 +22,7 @@ rules are callmart's (docs/metrics.md, "MessageBird"):
 7. A call whose legs never arrive (only its call object, from the call history) is a
    conversation with leg_count 0, started_at/ended_at the call's createdAt/endedAt,
    direction, contact and entry target null, outcome in_progress while the call has not
-   ended, else unknown; no agent, answer or measure (CONTRACT section 8, last paragraph). A
+   ended, else unknown; no agent, answer or measure (docs/contract.md §8, last paragraph). A
    call whose legs arrive late is expected with them (every file loaded).
 8. Impossible times (a vendor clock error: answeredAt after endedAt): the leg keeps its times
    as delivered and stays answered; its talk_ms is null (a negative duration is unknown);
@@ -158,7 +158,7 @@ def expected_conversation(call: MbCall) -> dict[str, Any]:
         "ended_at": ended if complete else None,
         "is_complete": complete,
         "outcome": outcome,
-        "was_queued": inbound,  # an inbound call has an entry point (CONTRACT section 5)
+        "was_queued": inbound,  # an inbound call has an entry point (docs/contract.md §5)
         "leg_count": len(call.legs),
         "transfer_count": max(len(operators) - 1, 0),
         "agent_count": len({leg.destination for leg in operators}),

@@ -1,9 +1,9 @@
 """MessageBird calls and legs: their timelines and the snapshots the Voice API shows of them.
 
-A MessageBird call is a container of legs (seed 000, "The structure of a call"). Each status
+A MessageBird call is a container of legs (MessageBird, "The structure of a call"). Each status
 change of a call or leg is a snapshot of the object at that `updatedAt`; the simulator
 records every snapshot the API would show and whether it reaches the landing files, so the
-expected marts can be read off the timeline (CONTRACT section 8).
+expected marts can be read off the timeline (docs/contract.md §8).
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ class MbLeg:
 
     @property
     def is_answered(self) -> bool:
-        """CONTRACT section 8: an answeredAt and a status of ongoing or hangup."""
+        """docs/contract.md §8: an answeredAt and a status of ongoing or hangup."""
         return self.answered_at is not None and self.status in ("ongoing", "hangup")
 
     @property

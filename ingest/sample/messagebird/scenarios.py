@@ -1,4 +1,4 @@
-"""MessageBird call flows (seed 000, "The structure of a call"), one status change at a time.
+"""MessageBird call flows (MessageBird, "The structure of a call"), one status change at a time.
 
 Inbound: a caller dials one of the company's virtual numbers; the incoming leg rings and is
 answered by the platform (the call flow starts), then a transfer step rings agents one after

@@ -1,7 +1,7 @@
 -- Provider-neutral: per conversation with an answer interval, the earliest answer
 -- (answered_at) and the length of the union of its answer intervals ([connected_at, ended_at]
 -- of its answer legs); answered_ms is null while an answer interval is still open, and when
--- one ends before it starts (not a valid interval: CONTRACT §9 "Impossible times"; the answer
+-- one ends before it starts (not a valid interval: docs/contract.md §9 "Impossible times"; the answer
 -- still happened, so answered_at counts it).
 -- Incremental: the recomputed conversations (int_conversations_to_rebuild).
 

@@ -1,5 +1,5 @@
 -- One row per conversation (a connected component of the call graph), every provider: every
--- CONTRACT §5 column of fct_conversations but the repeat-contact ones
+-- docs/contract.md §5 column of fct_conversations but the repeat-contact ones
 -- (int_conversation_repeat_links), aggregated from the provider-neutral legs and answer
 -- windows, plus the conversations that have no leg (int_conversations_without_legs).
 -- Incremental: the recomputed conversations (int_conversations_to_rebuild; a conversation id
@@ -224,7 +224,7 @@ measured as (
         end as talk_ms,
         -- wait (inbound, complete): the elapsed time minus the union of the answer intervals;
         -- unknown when the conversation ended before it started or an answer interval ends
-        -- before it starts (CONTRACT §9 "Impossible times"), and when it comes out negative
+        -- before it starts (docs/contract.md §9 "Impossible times"), and when it comes out negative
         case
             when joined.direction = 'inbound' and joined.is_complete
                 and joined.last_ended_at >= joined.started_at
@@ -286,7 +286,7 @@ leg_conversations as (
 
 conversations_without_legs as (
 
-    -- conversations with no leg (a MessageBird call whose legs never arrived, CONTRACT §8):
+    -- conversations with no leg (a MessageBird call whose legs never arrived, docs/contract.md §8):
     -- already in these columns (int_conversations_without_legs)
     {{ rebuild_scope(ref('int_conversations_without_legs'), 'int_conversations_to_rebuild') }}
 

@@ -1,7 +1,7 @@
 -- Provider-neutral: conversations that have no leg with events, every provider, already in the
 -- columns of a fct_conversations row (without its repeat-contact columns), which
 -- fct_conversations adds to the conversations it builds from int_legs. Today only MessageBird
--- has them: a call object whose legs never arrived (CONTRACT §8, last paragraph). A provider
+-- has them: a call object whose legs never arrived (docs/contract.md §8, last paragraph). A provider
 -- whose conversations exist only through their legs (Dialpad) adds nothing here.
 -- A view: its reader filters it by the conversations it recomputes.
 

@@ -3,7 +3,7 @@
 -- null when unknown: the leg has not ended, a hold is still open, or a hold's time is
 -- estimated (built from a fallback event time). talk_ms is ended_at - connected_at - hold
 -- (the whole handle time when the hold is unknown); null until the leg ends, and null when it
--- ended before it connected (CONTRACT §9 "Impossible times"; its hold_ms is null then too:
+-- ended before it connected (docs/contract.md §9 "Impossible times"; its hold_ms is null then too:
 -- there is no valid [connected_at, ended_at] to measure one in).
 -- Incremental: the agent legs of the recomputed components.
 

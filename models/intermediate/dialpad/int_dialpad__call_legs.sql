@@ -1,4 +1,4 @@
--- Dialpad: one row per leg (call_id) with events: its attributes per CONTRACT §3 "Leg
+-- Dialpad: one row per leg (call_id) with events: its attributes per docs/contract.md §3 "Leg
 -- attributes" and "Connected and ended".
 -- Incremental: the legs with new events, and the open legs near the data watermark (no
 -- reported end, latest event at or after the open-leg refresh cutoff: their inferred end can
@@ -112,7 +112,7 @@ dated as (
 
     -- Post-call events never rewrite a leg's history: a post-call event whose date_started
     -- differs from the one its live events report carries another call's dates (Dialpad's
-    -- recording events do: CONTRACT §3 "Leg attributes"), so none of its dates is the leg's.
+    -- recording events do: docs/contract.md §3 "Leg attributes"), so none of its dates is the leg's.
     -- The others fill the dates no live event carries.
     select
         picked.*,

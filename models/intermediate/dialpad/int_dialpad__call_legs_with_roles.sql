@@ -1,4 +1,4 @@
--- Dialpad: every leg with events, with its role (CONTRACT §4 "Leg roles", in that order), its
+-- Dialpad: every leg with events, with its role (docs/contract.md §4 "Leg roles", in that order), its
 -- conversation (the call_id of the component's earliest non-monitor leg by started_at, ties:
 -- the smaller id), the entry point an operator leg operates, and whether it is an agent leg,
 -- an agent-offered leg or an answer leg.

@@ -1,4 +1,4 @@
--- Dialpad: one row per transfer point (CONTRACT §4 "Transfers"): an answered entry point whose
+-- Dialpad: one row per transfer point (docs/contract.md §4 "Transfers"): an answered entry point whose
 -- own leg or operator leg is_transferred (the entry point and its operator make one point), or
 -- a connected direct agent leg that is_transferred. Legs no agent answered never count.
 -- The point is carried by the entry point leg, or by its operator leg when the entry point is

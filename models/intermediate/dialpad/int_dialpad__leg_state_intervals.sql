@@ -4,7 +4,7 @@
 -- event to the next interval's first event, or to the leg's end (null while the leg is open);
 -- `hangup` only closes the timeline and is not an interval itself. A leg end reported before
 -- the last interval's first event is kept as its exit; that duration is unknown (null, never
--- negative: CONTRACT §9 "Impossible times").
+-- negative: docs/contract.md §9 "Impossible times").
 -- Incremental: the legs of the recomputed components.
 
 {{ config(

@@ -1,4 +1,4 @@
--- MessageBird calls whose legs never arrived (CONTRACT §8, last paragraph): call history from
+-- MessageBird calls whose legs never arrived (docs/contract.md §8, last paragraph): call history from
 -- `GET /calls` carries no legs, and such a call is still a conversation. One row per call
 -- object without a single leg snapshot, in the columns of a fct_conversations row (without
 -- the repeat-contact columns, which the mart adds), unioned by int_conversations_without_legs.

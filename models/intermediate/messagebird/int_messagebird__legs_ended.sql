@@ -1,5 +1,5 @@
 -- MessageBird: every leg with its call's snapshot, its end, and the conversation's start, end
--- and completeness (CONTRACT §8 "Mapping"; the conversation is the call).
+-- and completeness (docs/contract.md §8 "Mapping"; the conversation is the call).
 --
 -- Leg end: its endedAt; else, once its status is final (busy, no_answer, failed, hangup), the
 -- updatedAt of that snapshot; else the end the call object reports (a call that ended ended

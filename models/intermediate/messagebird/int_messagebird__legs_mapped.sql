@@ -68,7 +68,7 @@ final as (
         -- MessageBird does not report hold: unknown on every answered talk leg
         is_answer_leg as is_hold_unknown,
         -- null while open, and when the leg ended before it was answered (a vendor clock error:
-        -- MessageBird's own example leg; unknown, never negative, CONTRACT §9): its
+        -- MessageBird's own example leg; unknown, never negative, docs/contract.md §9): its
         -- conversation's talk and handle are then unknown too
         case
             when is_answer_leg

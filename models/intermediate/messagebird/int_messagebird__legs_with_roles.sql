@@ -1,5 +1,5 @@
 -- MessageBird: every leg with its role, answer and transfer flags and the parties it joins
--- (CONTRACT §8 "Mapping").
+-- (docs/contract.md §8 "Mapping").
 --
 -- A call whose first leg (earliest createdAt, ties: the smaller leg id) is incoming is an
 -- inbound call: its outgoing legs are agent legs (role `operator`, the agent being the leg's

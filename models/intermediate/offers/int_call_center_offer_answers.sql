@@ -113,7 +113,7 @@ final as (
         is_transferred as is_answering_leg_transferred,
         -- an agent leg carries its own talk and hold; a leg that is no agent leg (an entry
         -- point whose operator never arrived) talked for its whole answer interval, hold unknown
-        -- (null when that interval ends before it starts: CONTRACT §9 "Impossible times")
+        -- (null when that interval ends before it starts: docs/contract.md §9 "Impossible times")
         case
             when is_agent_leg then talk_ms
             else {{ nonnegative_ms_between('connected_at', 'ended_at') }}

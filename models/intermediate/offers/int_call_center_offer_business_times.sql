@@ -98,7 +98,7 @@ final as (
             else offered_while_open.offer_id is not null
         end as is_offered_in_hours,
         -- unknown (null) where the elapsed time is: an answer or a wait end reported before the
-        -- wait started (CONTRACT §9 "Impossible times")
+        -- wait started (docs/contract.md §9 "Impossible times")
         case
             when offers.answered_at is null then null
             when centers.call_center_id is null then offers.speed_to_answer_ms

@@ -1,5 +1,5 @@
 -- Provider-neutral: one row per offer to a call center, department or office (an entry_point
--- leg) with its waits and outcome, CONTRACT §6 `fct_call_center_offers`.
+-- leg) with its waits and outcome, docs/contract.md §6 `fct_call_center_offers`.
 -- Incremental: the offers among the legs of the recomputed conversations.
 
 {{ config(
@@ -130,7 +130,7 @@ final as (
         answering_leg_id,
         answering_agent_id,
         -- null (unknown, never negative) when the answer or the wait's end was reported before
-        -- the wait started (CONTRACT §9 "Impossible times")
+        -- the wait started (docs/contract.md §9 "Impossible times")
         {{ nonnegative_ms_between('wait_start_at', 'answered_at') }} as speed_to_answer_ms,
         wait_end_at,
         {{ nonnegative_ms_between('wait_start_at', 'wait_end_at') }} as wait_ms,

@@ -1,5 +1,5 @@
 -- One row per agent (per provider) seen on any agent leg or agent-offered leg
--- (CONTRACT §6 `dim_agents`). Attributes come whole from the agent's latest leg.
+-- (docs/contract.md §6 `dim_agents`). Attributes come whole from the agent's latest leg.
 
 with legs as (
 

@@ -1,4 +1,4 @@
--- One row per leg with events, every provider: CONTRACT §6 `fct_call_legs`.
+-- One row per leg with events, every provider: docs/contract.md §6 `fct_call_legs`.
 -- Incremental: the legs of the recomputed conversations; a leg stored under a
 -- conversation id that merged away is deleted with it.
 

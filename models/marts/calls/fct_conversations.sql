@@ -1,5 +1,5 @@
 -- One row per conversation (a connected component of the call graph), every provider:
--- CONTRACT §5 column by column. Its measures are int_conversations', its repeat-contact link
+-- docs/contract.md §5 column by column. Its measures are int_conversations', its repeat-contact link
 -- int_conversation_repeat_links'.
 -- Incremental: the recomputed conversations (int_conversations_to_rebuild; a conversation id
 -- that merged away is deleted), and the stored conversations whose repeat-contact link this

@@ -1,5 +1,5 @@
 -- The state timeline, every provider: one row per live-state interval of a leg
--- (CONTRACT §6 `fct_leg_states`).
+-- (docs/contract.md §6 `fct_leg_states`).
 -- Incremental: the states of the legs of the recomputed conversations.
 
 {{ config(
@@ -29,7 +29,7 @@ final as (
         leg_states.state,
         leg_states.entered_at,
         leg_states.exited_at,
-        -- never negative, whatever a provider's mapping computed (CONTRACT §9 "Impossible times")
+        -- never negative, whatever a provider's mapping computed (docs/contract.md §9 "Impossible times")
         cast(case when leg_states.duration_ms >= 0 then leg_states.duration_ms end as {{ dbt.type_bigint() }})
             as duration_ms,
         leg_states.is_time_estimated

@@ -1,4 +1,4 @@
--- How fresh and healthy the feed is, one row per provider (CONTRACT §10 `marts.feed_health`):
+-- How fresh and healthy the feed is, one row per provider (docs/contract.md §10 `marts.feed_health`):
 -- a provider with raw data (events, snapshots, or open quarantine attributed to it), plus
 -- `unknown` for the open quarantine no provider can be told for (not JSON, failed files) and
 -- for the lines still pending (a pending line has no provider yet). Raw counts come from the
@@ -240,7 +240,7 @@ estimated_facts as (
 
 ),
 
--- every value the impossible-times rule nulled (CONTRACT §9; docs/metrics.md), once, where it
+-- every value the impossible-times rule nulled (docs/contract.md §9; docs/metrics.md), once, where it
 -- is computed: a sum it leaves unknown, and values derived from it, are not counted again
 
 negative_durations as (

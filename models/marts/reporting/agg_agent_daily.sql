@@ -1,9 +1,9 @@
--- One row per (provider, reporting_date, agent_id): CONTRACT §6 `agg_agent_daily`. Leg columns
+-- One row per (provider, reporting_date, agent_id): docs/contract.md §6 `agg_agent_daily`. Leg columns
 -- count on the local date (reporting_timezone) of the leg's started_at; conversation columns
 -- on the local date of the agent's first connected agent leg in the conversation. Every
 -- average ships with its numerator and denominator so days roll up to weeks; it divides by
 -- the count of the terms it summed (a duration that came out negative is null and left out:
--- CONTRACT §9 "Impossible times").
+-- docs/contract.md §9 "Impossible times").
 
 with legs as (
 

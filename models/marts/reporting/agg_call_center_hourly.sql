@@ -1,8 +1,8 @@
--- One row per (provider, hour_start_at, call_center_id) with offers: CONTRACT §6
+-- One row per (provider, hour_start_at, call_center_id) with offers: docs/contract.md §6
 -- `agg_call_center_hourly`. Each offer counts in the local hour of `reporting_timezone` its
 -- offered_at falls in (arrival-hour attribution); every rate ships with its numerator and
 -- denominator so hours roll up to days and weeks. An average divides by the count of the terms
--- it summed: a duration that came out negative is null and left out (CONTRACT §9 "Impossible
+-- it summed: a duration that came out negative is null and left out (docs/contract.md §9 "Impossible
 -- times"), so ASA, AHT and the average wait ship their own counts.
 
 {%- set service_level_ms = var('service_level_seconds', 20) * 1000 %}

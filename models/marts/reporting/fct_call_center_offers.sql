@@ -1,5 +1,5 @@
 -- One row per offer to a call center, department or office (an entry_point leg), every
--- provider: CONTRACT §6 `fct_call_center_offers`, with the business-hours variants of its waits.
+-- provider: docs/contract.md §6 `fct_call_center_offers`, with the business-hours variants of its waits.
 -- Incremental: the offers of the recomputed conversations; an offer stored under a
 -- conversation id that merged away, or a leg that is no longer an entry point, is deleted.
 

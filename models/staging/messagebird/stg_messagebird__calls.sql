@@ -1,4 +1,4 @@
--- One row per MessageBird call: its winning snapshot (CONTRACT §8). The snapshot with the
+-- One row per MessageBird call: its winning snapshot (docs/contract.md §8). The snapshot with the
 -- latest updatedAt wins; ties go to the later status in the call lifecycle (seed
 -- messagebird_statuses: queued < starting < ongoing < ended), then to the larger object_hash
 -- (so the choice never depends on arrival order).

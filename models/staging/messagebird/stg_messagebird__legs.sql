@@ -1,4 +1,4 @@
--- One row per MessageBird leg: its winning snapshot (CONTRACT §8). The snapshot with the
+-- One row per MessageBird leg: its winning snapshot (docs/contract.md §8). The snapshot with the
 -- latest updatedAt wins; ties go to the later status in the leg lifecycle (seed
 -- messagebird_statuses: starting < ringing < ongoing < busy / no_answer / failed / hangup),
 -- then to the larger object_hash (so the choice never depends on arrival order). A snapshot
