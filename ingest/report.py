@@ -1,11 +1,20 @@
-"""The KPI report: one self-contained HTML file drawn from the reporting marts.
+"""The KPI report: one self-contained HTML file drawn from the published reporting marts.
 
-Charts are inline SVG written here, so the file needs no script, no stylesheet and no font
-from anywhere: it opens offline, in a mail attachment, or with JavaScript disabled, and
-renders the same in headless Chromium. Every number comes from the marts
-(`agg_call_center_hourly`, `fct_call_center_offers`, `agg_agent_daily`, `fct_conversations`)
-with the definitions of docs/metrics.md; rates are rolled up as sum of numerators over sum of
-denominators, never as averages of rates.
+Charts are inline SVG drawn here; no charting library is used. We weighed the libraries that
+write offline output: plotly inlines about 3.5 MB of JavaScript into every file; matplotlib
+(numpy, Pillow) and altair with vl-convert (a 33 MB wheel with its own JavaScript engine) would
+add far more to the install than this module's chart code, which the project is trying to
+shrink; pygal (small, pure Python) would shorten the drawing code, but it cannot draw a rate
+line over bars, and without its JavaScript its hover text is lost, so its SVG would need
+patching. Our own SVG needs no script at all: it opens offline, in a mail attachment or with
+JavaScript disabled, every bar and point carries its numbers as a native tooltip (`<title>`),
+and it renders the same in headless Chromium.
+
+Every number comes from the marts (`agg_call_center_hourly`, `fct_call_center_offers`,
+`agg_agent_daily`, `feed_health`) with the definitions of
+docs/metrics.md; rates are rolled up as sums of numerators over sums of denominators, never as
+averages of rates, and every rate is shown with its counts ("62% (31/50)"). Charts leave out
+rates over fewer than `MIN_RATE_BASE` offers (their counts stay in the tooltip and tables).
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +36,19 @@ REQUIRED_MARTS = (
     "agg_call_center_hourly",
     "fct_call_center_offers",
     "agg_agent_daily",
-    "fct_conversations",
 )
+
+MIN_RATE_BASE = 5
+"""Charts draw no rate over fewer offers (or handled offers) than this: one offer would swing
+an hour between 0 and 100 %."""
+
+PROVIDER_NAMES = {"dialpad": "Dialpad", "messagebird": "MessageBird"}
 
 # Colour-blind-safe palette (Okabe-Ito).
 BLUE, ORANGE, GREEN, RED, GREY, PURPLE, SKY = (
     "#0072B2", "#E69F00", "#009E73", "#D55E00", "#999999", "#CC79A7", "#56B4E9",
 )  # fmt: skip
+INK = "#1f2328"
 
 WAIT_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("0-10 s", 0, 10_000),
@@ -46,28 +62,25 @@ WAIT_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
 
 
 class ReportError(CallmartError):
-    """The warehouse cannot be reported on (missing file or reporting marts)."""
+    """The published marts cannot be reported on (no such file, or marts missing from it)."""
 
-    def __init__(self, db: Path, why: str) -> None:
-        super().__init__(f"cannot write a report of {db}: {why}")
-        self.db = db
+    def __init__(self, published: Path, why: str) -> None:
+        super().__init__(why)
+        self.published = published
         self.why = why
 
 
-def write_report(db: Path, out: Path) -> Path:
+def write_report(db: Path, out: Path, *, generated_at: datetime | None = None) -> Path:
     """Write the contact-center KPI report of the warehouse `db` to the HTML file `out`.
 
-    The report reads the published marts (`warehouse.marts.duckdb`), never the warehouse
-    itself, so a load or build running meanwhile neither blocks it nor shows half-built data.
-    The file is self-contained (inline CSS and SVG, no script, no network reference): the
-    feed's health, volume and service level by hour of day, outcomes and abandonment per call
-    center, the distribution of waits, transfer rate per call center, a day-by-day table and an
-    agent table, over everything the marts hold. Returns `out`. Raises ReportError (a
-    CallmartError) when no build has published marts (run `callmart build`).
+    The report reads the published marts (`warehouse.marts.duckdb`, ingest/publish.py) opened
+    read-only, never the warehouse itself, so a load or build running meanwhile neither blocks
+    it nor shows half-built data. Returns `out`. Raises ReportError (a CallmartError) when no
+    build has published the marts yet.
     """
     published = published_path(db)
     if not published.is_file():
-        raise ReportError(db, f"no published marts at {published}: run `callmart build` first")
+        raise ReportError(published, f"no published marts at {published}: run callmart build first")
     with duckdb.connect(str(published), read_only=True) as con:
         present = {
             name
@@ -77,15 +90,15 @@ def write_report(db: Path, out: Path) -> Path:
         }
         missing = [name for name in REQUIRED_MARTS if name not in present]
         if missing:
-            raise ReportError(db, f"marts {', '.join(missing)} missing: run `callmart build` first")
-        data = _read(con)
-        data["feed_health"] = (
-            _rows(con, "select * from marts.feed_health order by provider")
-            if "feed_health" in present
-            else []
-        )
+            raise ReportError(
+                published,
+                f"no {', '.join(missing)} in the published marts at {published}: "
+                "run callmart build first",
+            )
+        data = read_report_data(con, has_feed_health="feed_health" in present)
+    data["generated_at"] = generated_at or datetime.now(UTC)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_report(data, title=f"callmart KPI report: {db.name}"), encoding="utf-8")
+    out.write_text(render_report(data, source=db.name), encoding="utf-8")
     return out
 
 
@@ -98,32 +111,50 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _read(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """Everything the report shows, as plain rows."""
+# the sums every call-center grouping shows (agg_call_center_hourly, docs/metrics.md)
+_CENTER_SUMS = """
+    coalesce(sum(offered_count), 0) as offered,
+    coalesce(sum(answered_count), 0) as answered,
+    coalesce(sum(abandoned_count), 0) as abandoned,
+    coalesce(sum(abandoned_count - short_abandoned_count), 0) as counted_abandoned,
+    coalesce(sum(voicemail_count), 0) as voicemail,
+    coalesce(sum(overflow_count), 0) as overflow,
+    coalesce(sum(in_progress_count), 0) as in_progress,
+    coalesce(sum(answered_within_sl_count), 0) as within_sl,
+    coalesce(sum(service_level_base_count), 0) as sl_base,
+    coalesce(sum(answered_within_sl_in_hours_count), 0) as within_sl_in_hours,
+    coalesce(sum(service_level_in_hours_base_count), 0) as sl_in_hours_base,
+    sum(speed_to_answer_ms_sum) as speed_sum,
+    coalesce(sum(speed_to_answer_known_count), 0) as speed_known,
+    sum(handle_ms) as handle_ms,
+    coalesce(sum(handle_known_count), 0) as handle_known,
+    coalesce(sum(handled_count), 0) as handled,
+    coalesce(sum(transferred_count), 0) as transferred
+"""
+
+# A MessageBird call center is the number dialled: its id is the number's numberId when the
+# call object arrived, else the number itself (CONTRACT §8), and the name is the number either
+# way, so the report counts one number once. A Dialpad call center is its id.
+_CENTER_KEY = (
+    "case when provider = 'messagebird' then coalesce(call_center_name, call_center_id) "
+    "else call_center_id end"
+)
+
+
+def read_report_data(con: duckdb.DuckDBPyConnection, *, has_feed_health: bool) -> dict[str, Any]:
+    """Everything the report shows, as plain rows (a connection to the published marts)."""
     totals = _rows(
         con,
-        """
+        f"""
         select
             min(reporting_date) as first_date,
             max(reporting_date) as last_date,
             max(reporting_timezone) as reporting_timezone,
             max(service_level_seconds) as service_level_seconds,
-            coalesce(sum(offered_count), 0) as offered,
-            coalesce(sum(answered_count), 0) as answered,
-            sum(answered_within_sl_count) as within_sl,
-            sum(service_level_base_count) as sl_base,
-            sum(abandoned_count - short_abandoned_count) as abandoned,
-            sum(speed_to_answer_ms_sum) as speed_sum,
-            sum(handle_ms) as handle_ms,
-            sum(handled_count) as handled,
-            sum(transferred_count) as transferred,
-            sum(answered_within_sl_in_hours_count) as within_sl_in_hours,
-            sum(service_level_in_hours_base_count) as sl_in_hours_base
+            {_CENTER_SUMS}
         from marts.agg_call_center_hourly
         """,
     )[0]
-    # first-contact resolution as the marts define it (agg_agent_daily, docs/metrics.md): the
-    # conversations agents handled that no repeat contact followed, over those handled
     fcr = _rows(
         con,
         """
@@ -135,13 +166,8 @@ def _read(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     )[0]
     by_hour = _rows(
         con,
-        """
-        select
-            cast(extract(hour from hour_start_local) as integer) as local_hour,
-            sum(offered_count) as offered,
-            sum(answered_count) as answered,
-            sum(answered_within_sl_count) as within_sl,
-            sum(service_level_base_count) as sl_base
+        f"""
+        select cast(extract(hour from hour_start_local) as integer) as local_hour, {_CENTER_SUMS}
         from marts.agg_call_center_hourly
         group by 1
         order by 1
@@ -149,43 +175,24 @@ def _read(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     )
     by_center = _rows(
         con,
-        """
+        f"""
         select
-            coalesce(max(call_center_name), call_center_id, '(none)') as call_center,
-            call_center_id,
-            sum(offered_count) as offered,
-            sum(answered_count) as answered,
-            sum(abandoned_count) as abandoned,
-            sum(abandoned_count - short_abandoned_count) as counted_abandoned,
-            sum(voicemail_count) as voicemail,
-            sum(overflow_count) as overflow,
-            sum(in_progress_count) as in_progress,
-            sum(service_level_base_count) as sl_base,
-            sum(answered_within_sl_count) as within_sl,
-            sum(handled_count) as handled,
-            sum(transferred_count) as transferred
+            provider,
+            {_CENTER_KEY} as center_key,
+            max(call_center_name) as call_center_name,
+            {_CENTER_SUMS}
         from marts.agg_call_center_hourly
-        group by provider, call_center_id
-        order by call_center
+        group by provider, center_key
+        order by provider, call_center_name, center_key
         """,
     )
     by_day = _rows(
         con,
-        """
-        select
-            reporting_date,
-            sum(offered_count) as offered,
-            sum(answered_count) as answered,
-            sum(answered_within_sl_count) as within_sl,
-            sum(service_level_base_count) as sl_base,
-            sum(abandoned_count - short_abandoned_count) as abandoned,
-            sum(speed_to_answer_ms_sum) as speed_sum,
-            sum(handle_ms) as handle_ms,
-            sum(handled_count) as handled,
-            sum(transferred_count) as transferred
+        f"""
+        select reporting_date, provider, {_CENTER_SUMS}
         from marts.agg_call_center_hourly
-        group by reporting_date
-        order by reporting_date
+        group by reporting_date, provider
+        order by reporting_date, provider
         """,
     )
     waits = _rows(
@@ -200,27 +207,36 @@ def _read(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         con,
         """
         select
-            max(agent_name) as agent_name,
-            sum(offered_leg_count) as offered,
-            sum(answered_leg_count) as answered,
-            sum(missed_leg_count) as missed,
-            sum(outbound_leg_count) as outbound,
-            sum(handled_leg_count) as handled,
+            provider,
+            agent_id,
+            coalesce(max(agent_name), max(agent_email)) as agent_name,
+            coalesce(sum(offered_leg_count), 0) as offered,
+            coalesce(sum(answered_leg_count), 0) as answered,
+            coalesce(sum(missed_leg_count), 0) as missed,
+            coalesce(sum(outbound_leg_count), 0) as outbound,
+            coalesce(sum(handled_leg_count), 0) as handled,
             sum(handle_ms) as handle_ms,
-            sum(transfers_out_count) as transfers_out,
-            sum(conversations_handled_count) as conversations,
-            sum(first_contact_resolved_count) as resolved,
-            sum(answer_delay_ms_sum) as answer_delay_sum
+            coalesce(sum(handle_known_leg_count), 0) as handle_known,
+            coalesce(sum(transfers_out_count), 0) as transfers_out,
+            coalesce(sum(conversations_handled_count), 0) as conversations,
+            coalesce(sum(first_contact_resolved_count), 0) as resolved,
+            sum(answer_delay_ms_sum) as answer_delay_sum,
+            coalesce(sum(answer_delay_known_leg_count), 0) as answer_delay_known
         from marts.agg_agent_daily
         group by provider, agent_id
-        order by handled desc, agent_name
+        order by handled desc, agent_name, agent_id
         """,
     )
-    # two ids can carry one name (a MessageBird number with and without its call object)
-    names = [row["call_center"] for row in by_center]
+    feed_health = (
+        _rows(con, "select * from marts.feed_health order by provider") if has_feed_health else []
+    )
     for row in by_center:
-        if names.count(row["call_center"]) > 1 and row["call_center_id"]:
-            row["call_center"] = f"{row['call_center']} ({str(row['call_center_id'])[-4:]})"
+        row["call_center"] = row["call_center_name"] or f"call center {row['center_key']}"
+    _disambiguate(by_center, "call_center", "center_key")
+    for row in agents:
+        row["agent"] = row["agent_name"] or f"agent {row['agent_id']}"
+    _disambiguate(agents, "agent", "agent_id")
+    providers = sorted({row["provider"] for row in [*by_center, *agents]})
     return {
         "totals": totals,
         "fcr": fcr,
@@ -229,7 +245,20 @@ def _read(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         "by_day": by_day,
         "waits": waits,
         "agents": agents,
+        "feed_health": feed_health,
+        "providers": providers,
     }
+
+
+def _disambiguate(rows: list[dict[str, Any]], name: str, key: str) -> None:
+    """Two of one provider's ids with one name (two Dialpad call centers both called
+    "Support") are told apart by their whole id, never by a fragment of it."""
+    seen: dict[tuple[str, str], int] = {}
+    for row in rows:
+        seen[(row["provider"], row[name])] = seen.get((row["provider"], row[name]), 0) + 1
+    for row in rows:
+        if seen[(row["provider"], row[name])] > 1:
+            row[name] = f"{row[name]} (id {row[key]})"
 
 
 # ----------------------------------------------------------------------------- formatting
@@ -245,11 +274,29 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.1f} %"
 
 
+def rate_text(numerator: int | None, denominator: int | None) -> str:
+    """A rate with the counts behind it: "62% (31/50)"; "–" over nothing."""
+    if numerator is None or not denominator:
+        return "–"
+    return f"{round(100 * numerator / denominator)}% ({numerator:,}/{denominator:,})"
+
+
 def _duration(ms: float | None) -> str:
     if ms is None:
         return "–"
     seconds = round(ms / 1000)
     return f"{seconds // 60}:{seconds % 60:02d}" if seconds >= 60 else f"{seconds} s"
+
+
+def _when(value: object) -> str:
+    """A UTC timestamp to the minute ("2026-03-04 17:17 UTC")."""
+    if isinstance(value, datetime):
+        return f"{value:%Y-%m-%d %H:%M} UTC"
+    return "–" if value is None else str(value)
+
+
+def provider_name(provider: str) -> str:
+    return PROVIDER_NAMES.get(provider, provider)
 
 
 def _e(value: object) -> str:
@@ -261,9 +308,30 @@ def _e(value: object) -> str:
 
 @dataclass(frozen=True)
 class Series:
+    """Stacked counts, one per category."""
+
     name: str
-    values: Sequence[float | None]
+    values: Sequence[int]
     color: str
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A rate per category, kept as its numerator and denominator."""
+
+    name: str
+    numerators: Sequence[int]
+    denominators: Sequence[int]
+    color: str
+
+    def value(self, i: int) -> float | None:
+        """The rate of category i, or None when it rests on fewer than MIN_RATE_BASE."""
+        if self.denominators[i] < MIN_RATE_BASE:
+            return None
+        return self.numerators[i] / self.denominators[i]
+
+    def text(self, i: int) -> str:
+        return rate_text(self.numerators[i], self.denominators[i])
 
 
 def _nice_step(maximum: float, ticks: int = 5) -> float:
@@ -273,121 +341,192 @@ def _nice_step(maximum: float, ticks: int = 5) -> float:
     power = 10 ** math.floor(math.log10(raw))
     for factor in (1, 2, 2.5, 5, 10):
         if raw <= factor * power:
-            return factor * power
+            return max(1.0, factor * power)  # counts: whole ticks only
     return 10 * power
 
 
-def _fmt_tick(value: float, percent: bool) -> str:
-    if percent:
-        return f"{value * 100:.0f}%"
-    return f"{value:g}"
+@dataclass(frozen=True)
+class _Frame:
+    """The plot area of a chart and its categories' bands."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+    count: int
+
+    @property
+    def band(self) -> float:
+        return self.width / self.count
+
+    def center(self, i: int) -> float:
+        return self.left + self.band * (i + 0.5)
+
+    def y(self, fraction: float) -> float:
+        return self.top + self.height * (1 - fraction)
 
 
-def bar_chart(
+def chart(
     categories: Sequence[str],
-    bars: Sequence[Series],
     *,
-    line: Series | None = None,
-    percent: bool = False,
     label: str,
-    width: int = 600,
-    height: int = 300,
+    x_title: str,
+    y_title: str,
+    bars: Sequence[Series] = (),
+    rate_bars: Rate | None = None,
+    line: Rate | None = None,
+    connect: bool = True,
+    groups: Sequence[str] | None = None,
+    width: int = 640,
+    height: int = 340,
 ) -> str:
-    """Stacked vertical bars per category, optionally with a rate line (0-100 %, right axis).
-
-    Returns an inline <svg> element with a <title> tooltip on every bar and point.
-    """
-    if not categories or not any(any(v for v in s.values) for s in bars):
+    """One inline <svg> chart with its legend: stacked count `bars` (their total written above
+    each bar) with an optional `line` of a rate on a right-hand 0-100 % axis, or `rate_bars`
+    (a rate per category, its text above each bar). Axis titles on both axes; `groups` (the
+    provider of each category) are written under the category labels. Every bar and point has
+    a tooltip with its counts; rates over fewer than MIN_RATE_BASE are left out."""
+    totals = [sum(s.values[i] for s in bars) for i in range(len(categories))]
+    if not categories or (not rate_bars and not any(totals)):
         return f'<p class="empty">No data for: {_e(label)}.</p>'
-    shown = [c if len(c) <= 20 else c[:19] + "…" for c in categories]
-    # labels wider than their band are drawn slanted, with room below the axis
-    slanted = max(len(c) for c in shown) * 6.5 > (width - 128) / len(categories)
-    left, right, top, bottom = 56, 56 if line else 16, 14, 92 if slanted else 44
-    plot_w, plot_h = width - left - right, height - top - bottom
-    totals = [sum(s.values[i] or 0.0 for s in bars) for i in range(len(categories))]
+    shown = [c if len(c) <= 18 else c[:17] + "…" for c in categories]
+    grouped = groups is not None and len(set(groups)) > 1
+    right = 62 if line else 16
+    slanted = max(len(c) for c in shown) * 7 + 4 > (width - 64 - right) / len(categories)
+    bottom = (86 if slanted else 40) + (16 if grouped else 0)
+    frame = _Frame(64, 22, width - 64 - right, height - 22 - bottom, len(categories))
+    percent = rate_bars is not None
     step = 0.2 if percent else _nice_step(max(totals))
     top_value = 1.0 if percent else step * max(1, math.ceil(max(totals) / step))
-    band = plot_w / len(categories)
-    bar_w = max(1.0, band * 0.72)
-
-    def y(value: float) -> float:
-        return top + plot_h - plot_h * (value / top_value if top_value else 0)
-
+    bar_w = max(1.0, frame.band * 0.7)
     parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{_e(label)}" preserveAspectRatio="xMidYMid meet">'
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{_e(label)}">'
     ]
     tick = 0.0
     while tick <= top_value + 1e-9:
-        ty = y(tick)
-        parts.append(
-            f'<line x1="{left}" x2="{left + plot_w}" y1="{ty:.1f}" y2="{ty:.1f}" class="grid"/>'
-        )
-        parts.append(
-            f'<text x="{left - 6}" y="{ty + 4:.1f}" class="tick" text-anchor="end">'
-            f"{_e(_fmt_tick(tick, percent))}</text>"
-        )
+        ty = frame.y(tick / top_value)
+        text = f"{tick * 100:.0f}%" if percent else f"{tick:g}"
+        parts.append(f'<line x1="{frame.left}" x2="{frame.left + frame.width}" y1="{ty:.1f}" '
+                     f'y2="{ty:.1f}" class="grid"/><text x="{frame.left - 6}" y="{ty + 4:.1f}" '
+                     f'class="tick" text-anchor="end">{text}</text>')  # fmt: skip
         tick += step
+    mid_y = frame.top + frame.height / 2
+    parts.append(
+        f'<text class="title" text-anchor="middle" transform="translate(16 {mid_y:.1f}) '
+        f'rotate(-90)">{_e(y_title)}</text>'
+    )
     if line:
         for fraction in (0.0, 0.5, 1.0):
             parts.append(
-                f'<text x="{left + plot_w + 6}" y="{top + plot_h - plot_h * fraction + 4:.1f}" '
+                f'<text x="{frame.left + frame.width + 6}" y="{frame.y(fraction) + 4:.1f}" '
                 f'class="tick">{fraction * 100:.0f}%</text>'
             )
-    label_every = max(1, math.ceil(len(categories) / 24))
+        parts.append(
+            f'<text class="title" text-anchor="middle" transform="translate({width - 8} '
+            f'{mid_y:.1f}) rotate(90)">{_e(line.name)}</text>'
+        )
     for i, category in enumerate(categories):
-        x = left + band * i + (band - bar_w) / 2
-        base = 0.0
+        x, where = frame.center(i) - bar_w / 2, _e(category)
+        if groups is not None and grouped:
+            where += f" ({_e(groups[i])})"
+        base = 0
         for series in bars:
-            value = float(series.values[i] or 0.0)
+            value = series.values[i]
             if value > 0:
-                y_top, y_base = y(base + value), y(base)
+                y_top, y_base = frame.y((base + value) / top_value), frame.y(base / top_value)
                 parts.append(
                     f'<rect x="{x:.1f}" y="{y_top:.1f}" width="{bar_w:.1f}" '
                     f'height="{max(0.5, y_base - y_top):.1f}" fill="{series.color}">'
-                    f"<title>{_e(category)}: {_e(series.name)} "
-                    f"{_e(_fmt_tick(value, percent))}</title></rect>"
+                    f"<title>{where}: {_e(series.name)} {value:,} of {totals[i]:,}</title></rect>"
                 )
             base += value
-        if i % label_every == 0 and slanted:
-            lx, ly = left + band * i + band / 2, top + plot_h + 12
+        if bars and totals[i]:
             parts.append(
-                f'<text x="{lx:.1f}" y="{ly}" class="tick" text-anchor="end" '
-                f'transform="rotate(-35 {lx:.1f} {ly})">{_e(shown[i])}</text>'
+                f'<text x="{frame.center(i):.1f}" y="{frame.y(totals[i] / top_value) - 4:.1f}" '
+                f'class="count" text-anchor="middle">{totals[i]:,}</text>'
             )
-        elif i % label_every == 0:
+        if rate_bars is not None:
+            rate = rate_bars.value(i)
+            tip = f"<title>{where}: {_e(rate_bars.name)} {_e(rate_bars.text(i))}</title>"
+            if rate is not None:
+                y_top = frame.y(rate)
+                parts.append(
+                    f'<rect x="{x:.1f}" y="{y_top:.1f}" width="{bar_w:.1f}" '
+                    f'height="{max(0.5, frame.y(0) - y_top):.1f}" fill="{rate_bars.color}">'
+                    f"{tip}</rect>"
+                )
+            text = rate_bars.text(i) if rate is not None else f"n = {rate_bars.denominators[i]}"
             parts.append(
-                f'<text x="{left + band * i + band / 2:.1f}" y="{top + plot_h + 16}" '
-                f'class="tick" text-anchor="middle">{_e(shown[i])}</text>'
+                f'<text x="{frame.center(i):.1f}" y="{frame.y(rate or 0) - 4:.1f}" '
+                f'class="count" text-anchor="middle">{_e(text)}{tip}</text>'
+            )
+        ly = frame.top + frame.height + 14
+        if slanted:
+            parts.append(
+                f'<text x="{frame.center(i) + 3:.1f}" y="{ly}" class="tick" text-anchor="end" '
+                f'transform="rotate(-35 {frame.center(i) + 3:.1f} {ly})">{_e(shown[i])}</text>'
+            )
+        elif i % max(1, math.ceil(len(categories) / 24)) == 0:
+            parts.append(
+                f'<text x="{frame.center(i):.1f}" y="{ly + 2}" class="tick" '
+                f'text-anchor="middle">{_e(shown[i])}</text>'
             )
     if line:
-        points = [
-            (left + band * i + band / 2, top + plot_h - plot_h * min(1.0, max(0.0, float(v))))
-            for i, v in enumerate(line.values)
-            if v is not None
-        ]
-        if len(points) > 1:
-            path = " ".join(f"{px:.1f},{py:.1f}" for px, py in points)
-            parts.append(
-                f'<polyline points="{path}" fill="none" stroke="{line.color}" stroke-width="2.5"/>'
-            )
-        for (px, py), (i, v) in zip(
-            points, [(i, v) for i, v in enumerate(line.values) if v is not None], strict=True
-        ):
-            parts.append(
-                f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3.5" fill="{line.color}">'
-                f"<title>{_e(categories[i])}: {_e(line.name)} {_pct(float(v))}</title></circle>"
-            )
+        parts.extend(_line(frame, categories, line, connect))
+    axis_y = frame.y(0)
     parts.append(
-        f'<line x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" y2="{top + plot_h}" '
+        f'<line x1="{frame.left}" x2="{frame.left + frame.width}" y1="{axis_y}" y2="{axis_y}" '
         'class="axis"/>'
     )
-    parts.append("</svg>")
+    if groups is not None and grouped:
+        parts.extend(_group_labels(frame, groups, height - 24))
+    parts.append(
+        f'<text x="{frame.left + frame.width / 2:.1f}" y="{height - 6}" class="title" '
+        f'text-anchor="middle">{_e(x_title)}</text></svg>'
+    )
+    keys = [(s.name, s.color) for s in bars] + [(r.name, r.color) for r in (rate_bars, line) if r]
     legend = "".join(
-        f'<span><i style="background:{s.color}"></i>{_e(s.name)}</span>'
-        for s in [*bars, *([line] if line else [])]
+        f'<span><i style="background:{color}"></i>{_e(name)}</span>' for name, color in keys
     )
     return "".join(parts) + f'<div class="legend">{legend}</div>'
+
+
+def _line(frame: _Frame, categories: Sequence[str], line: Rate, connect: bool) -> list[str]:
+    """The rate's points (a tooltip each) and, when `connect`, the line through neighbours."""
+    parts: list[str] = []
+    points = [
+        (i, frame.center(i), frame.y(min(1.0, max(0.0, value))))
+        for i in range(len(categories))
+        if (value := line.value(i)) is not None
+    ]
+    if connect:
+        for (i, x1, y1), (j, x2, y2) in zip(points, points[1:], strict=False):
+            if j == i + 1:  # no line across a category whose rate is left out
+                parts.append(
+                    f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
+                    f'stroke="{line.color}" stroke-width="2.5"/>'
+                )
+    for i, x, y in points:
+        parts.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{line.color}" stroke="#fff">'
+            f"<title>{_e(categories[i])}: {_e(line.name)} {_e(line.text(i))}</title></circle>"
+        )
+    return parts
+
+
+def _group_labels(frame: _Frame, groups: Sequence[str], y: float) -> list[str]:
+    """The provider under each run of its categories, with a bracket line."""
+    parts: list[str] = []
+    start = 0
+    for i in range(1, len(groups) + 1):
+        if i == len(groups) or groups[i] != groups[start]:
+            x1, x2 = frame.left + frame.band * start + 3, frame.left + frame.band * i - 3
+            parts.append(
+                f'<line x1="{x1:.1f}" x2="{x2:.1f}" y1="{y - 12}" y2="{y - 12}" class="axis"/>'
+                f'<text x="{(x1 + x2) / 2:.1f}" y="{y}" class="group" '
+                f'text-anchor="middle">{_e(groups[start])}</text>'
+            )
+            start = i
+    return parts
 
 
 # ------------------------------------------------------------------------------- sections
@@ -400,103 +539,103 @@ def _tile(name: str, value: str, note: str) -> str:
     )
 
 
+def _of(numerator: int, denominator: int, what: str) -> str:
+    return f"{numerator:,} of {denominator:,} {what}" if denominator else "none counted"
+
+
 def _tiles(data: dict[str, Any]) -> str:
     t, fcr = data["totals"], data["fcr"]
     sl_seconds = t["service_level_seconds"] or 20
-    return (
-        '<div class="tiles">'
-        + "".join(
-            (
-                _tile("Offered", f"{t['offered']:,}", "calls offered to call centers"),
-                _tile(
-                    "Service level",
-                    _pct(_ratio(t["within_sl"], t["sl_base"])),
-                    f"answered within {sl_seconds} s",
-                ),
-                _tile(
-                    "Service level in hours",
-                    _pct(_ratio(t["within_sl_in_hours"], t["sl_in_hours_base"])),
-                    "offered while open, business time",
-                ),
-                _tile(
-                    "Average speed of answer",
-                    _duration(_ratio(t["speed_sum"], t["answered"])),
-                    "answered offers",
-                ),
-                _tile(
-                    "Abandonment",
-                    _pct(_ratio(t["abandoned"], t["sl_base"])),
-                    "short abandons excluded",
-                ),
-                _tile(
-                    "Average handle time",
-                    _duration(_ratio(t["handle_ms"], t["handled"])),
-                    "talk + hold",
-                ),
-                _tile(
-                    "Transfer rate",
-                    _pct(_ratio(t["transferred"], t["handled"])),
-                    "of handled offers",
-                ),
-                _tile(
-                    "First-contact resolution",
-                    _pct(_ratio(fcr["resolved"], fcr["conversations_handled"])),
-                    "handled, no repeat contact",
-                ),
-            )
-        )
-        + "</div>"
+    tiles = (
+        _tile("Offered", f"{t['offered']:,}", "calls offered to call centers"),
+        _tile(
+            "Service level",
+            _pct(_ratio(t["within_sl"], t["sl_base"])),
+            _of(t["within_sl"], t["sl_base"], f"answered within {sl_seconds} s"),
+        ),
+        _tile(
+            "Service level in hours",
+            _pct(_ratio(t["within_sl_in_hours"], t["sl_in_hours_base"])),
+            _of(t["within_sl_in_hours"], t["sl_in_hours_base"], "offered while open"),
+        ),
+        _tile(
+            "Average speed of answer",
+            _duration(_ratio(t["speed_sum"], t["speed_known"])),
+            f"over {t['speed_known']:,} answered offers",
+        ),
+        _tile(
+            "Abandonment",
+            _pct(_ratio(t["counted_abandoned"], t["sl_base"])),
+            _of(t["counted_abandoned"], t["sl_base"], "hung up before an answer"),
+        ),
+        _tile(
+            "Average handle time",
+            _duration(_ratio(t["handle_ms"], t["handle_known"])),
+            f"talk + hold, over {t['handle_known']:,} handled offers",
+        ),
+        _tile(
+            "Transfer rate",
+            _pct(_ratio(t["transferred"], t["handled"])),
+            _of(t["transferred"], t["handled"], "handled offers"),
+        ),
+        _tile(
+            "First-contact resolution",
+            _pct(_ratio(fcr["resolved"], fcr["conversations_handled"])),
+            _of(fcr["resolved"], fcr["conversations_handled"], "handled, no repeat contact"),
+        ),
     )
+    return '<div class="tiles">' + "".join(tiles) + "</div>"
 
 
 def _volume_by_hour(data: dict[str, Any]) -> str:
     hours = {row["local_hour"]: row for row in data["by_hour"]}
-    categories = [f"{h:02d}" for h in range(24)]
-    answered = [float(hours[h]["answered"]) if h in hours else 0.0 for h in range(24)]
-    other = [
-        float(hours[h]["offered"] - hours[h]["answered"]) if h in hours else 0.0 for h in range(24)
-    ]
-    service_level = [
-        _ratio(hours[h]["within_sl"], hours[h]["sl_base"]) if h in hours else None
-        for h in range(24)
-    ]
-    return bar_chart(
-        categories,
-        [Series("answered", answered, BLUE), Series("not answered", other, ORANGE)],
-        line=Series("service level", service_level, GREEN),
+    rows = [hours.get(h, {}) for h in range(24)]
+
+    def column(key: str) -> list[int]:
+        return [int(row.get(key, 0)) for row in rows]
+
+    offered, answered = column("offered"), column("answered")
+    zone = data["totals"]["reporting_timezone"] or "UTC"
+    return chart(
+        [f"{h:02d}" for h in range(24)],
+        bars=[
+            Series("answered", answered, BLUE),
+            Series("not answered", [o - a for o, a in zip(offered, answered, strict=True)], ORANGE),
+        ],
+        line=Rate("service level", column("within_sl"), column("sl_base"), GREEN),
         label="offers and service level by local hour of day",
-        width=1240,
+        x_title=f"hour of day the offer arrived ({zone})",
+        y_title="offers",
     )
 
 
 def _outcomes_by_center(data: dict[str, Any]) -> str:
     rows = data["by_center"]
-    categories = [row["call_center"] for row in rows]
 
-    def column(key: str) -> list[float]:
-        return [float(row[key]) for row in rows]
+    def column(key: str) -> list[int]:
+        return [int(row[key]) for row in rows]
 
-    return bar_chart(
-        categories,
-        [
+    return chart(
+        [row["call_center"] for row in rows],
+        bars=[
             Series("answered", column("answered"), BLUE),
             Series("abandoned", column("abandoned"), RED),
             Series("voicemail", column("voicemail"), PURPLE),
             Series("overflow", column("overflow"), SKY),
             Series("in progress", column("in_progress"), GREY),
         ],
-        line=Series(
-            "abandonment rate",
-            [_ratio(row["counted_abandoned"], row["sl_base"]) for row in rows],
-            ORANGE,
-        ),
+        line=Rate("abandonment rate", column("counted_abandoned"), column("sl_base"), INK),
+        connect=False,
+        groups=[provider_name(row["provider"]) for row in rows],
         label="offer outcomes and abandonment rate per call center",
+        x_title="call center",
+        y_title="offers",
     )
 
 
 def _wait_distribution(data: dict[str, Any]) -> str:
-    answered = [0.0] * len(WAIT_BUCKETS)
-    unanswered = [0.0] * len(WAIT_BUCKETS)
+    answered = [0] * len(WAIT_BUCKETS)
+    unanswered = [0] * len(WAIT_BUCKETS)
     for row in data["waits"]:
         for i, (_, low, high) in enumerate(WAIT_BUCKETS):
             if row["wait_ms"] >= low and (high is None or row["wait_ms"] < high):
@@ -504,31 +643,37 @@ def _wait_distribution(data: dict[str, Any]) -> str:
                 break
         else:  # a negative wait (contradicting leg dates) counts in the first bucket
             (answered if row["is_answered"] else unanswered)[0] += 1
-    return bar_chart(
+    return chart(
         [name for name, _, _ in WAIT_BUCKETS],
-        [Series("answered", answered, BLUE), Series("not answered", unanswered, ORANGE)],
+        bars=[Series("answered", answered, BLUE), Series("not answered", unanswered, ORANGE)],
         label="distribution of waits of finished offers",
+        x_title="wait: from queue or first ring to answer, voicemail or hang-up",
+        y_title="finished offers",
     )
 
 
 def _transfer_rates(data: dict[str, Any]) -> str:
     rows = [row for row in data["by_center"] if row["handled"]]
-    return bar_chart(
+    return chart(
         [row["call_center"] for row in rows],
-        [
-            Series(
-                "transfer rate",
-                [_ratio(row["transferred"], row["handled"]) or 0.0 for row in rows],
-                GREEN,
-            )
-        ],
-        percent=True,
+        rate_bars=Rate(
+            "transfer rate",
+            [int(row["transferred"]) for row in rows],
+            [int(row["handled"]) for row in rows],
+            GREEN,
+        ),
+        groups=[provider_name(row["provider"]) for row in rows],
         label="transfer rate of handled offers per call center",
+        x_title="call center",
+        y_title="handled offers transferred",
     )
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric_from: int = 1) -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    head = "".join(
+        f'<th class="num">{_e(h)}</th>' if i >= numeric_from else f"<th>{_e(h)}</th>"
+        for i, h in enumerate(headers)
+    )
     body = "".join(
         "<tr>"
         + "".join(
@@ -538,7 +683,56 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric_from: 
         + "</tr>"
         for row in rows
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return (
+        f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
+
+
+def _provider_table(
+    data: dict[str, Any],
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    sources: Sequence[dict[str, Any]],
+    at: int = 0,
+) -> str:
+    """A table of `rows` (one per row of `sources`) with a Provider column at position `at`
+    when the marts hold both providers; the columns after the name (and provider) are
+    numeric."""
+    if not rows:
+        return '<p class="empty">None.</p>'
+    if len(data["providers"]) < 2:
+        return _table(headers, rows, numeric_from=at + 1)
+    return _table(
+        [*headers[:at], "Provider", *headers[at:]],
+        [
+            [*row[:at], provider_name(source["provider"]), *row[at:]]
+            for row, source in zip(rows, sources, strict=True)
+        ],
+        numeric_from=at + 2,
+    )
+
+
+def _center_table(data: dict[str, Any]) -> str:
+    rows = [
+        (
+            row["call_center"],
+            f"{row['offered']:,}",
+            f"{row['answered']:,}",
+            f"{row['abandoned']:,}",
+            f"{row['voicemail']:,}",
+            f"{row['overflow']:,}",
+            f"{row['in_progress']:,}",
+            rate_text(row["within_sl"], row["sl_base"]),
+            rate_text(row["counted_abandoned"], row["sl_base"]),
+            _duration(_ratio(row["speed_sum"], row["speed_known"])),
+            rate_text(row["transferred"], row["handled"]),
+        )
+        for row in data["by_center"]
+    ]
+    headers = ("Call center", "Offered", "Answered", "Abandoned", "Voicemail", "Overflow",
+               "In progress", "Service level", "Abandonment", "ASA", "Transfer rate")  # fmt: skip
+    return _provider_table(data, headers, rows, data["by_center"])
 
 
 def _day_table(data: dict[str, Any]) -> str:
@@ -547,29 +741,58 @@ def _day_table(data: dict[str, Any]) -> str:
             str(row["reporting_date"]),
             f"{row['offered']:,}",
             f"{row['answered']:,}",
-            _pct(_ratio(row["within_sl"], row["sl_base"])),
-            _duration(_ratio(row["speed_sum"], row["answered"])),
-            _pct(_ratio(row["abandoned"], row["sl_base"])),
-            _duration(_ratio(row["handle_ms"], row["handled"])),
-            _pct(_ratio(row["transferred"], row["handled"])),
+            rate_text(row["within_sl"], row["sl_base"]),
+            _duration(_ratio(row["speed_sum"], row["speed_known"])),
+            rate_text(row["counted_abandoned"], row["sl_base"]),
+            _duration(_ratio(row["handle_ms"], row["handle_known"])),
+            rate_text(row["transferred"], row["handled"]),
         )
         for row in data["by_day"]
     ]
-    if not rows:
-        return '<p class="empty">No offers.</p>'
-    return _table(
+    headers = ("Date", "Offered", "Answered", "Service level", "ASA", "Abandonment", "AHT",
+               "Transfer rate")  # fmt: skip
+    return _provider_table(data, headers, rows, data["by_day"], at=1)
+
+
+AGENT_LEGEND = (
+    ("Offered", "legs that rang the agent: calls from a call center's queue and direct inbound "
+     "calls"),
+    ("Answered", "offered legs the agent connected"),
+    ("Missed", "offered legs that ended without the agent connecting, including rings that a "
+     "colleague answered first (not Dialpad's call-center \"missed\")"),
+    ("Outbound", "calls the agent placed"),
+    ("Handled", "the agent's legs that connected and ended, inbound or outbound"),
+    ("AHT", "average handle time: talk + hold over handled legs"),
+    ("Transfer rate", "handled legs the agent transferred"),
+    ("FCR", "first-contact resolution: conversations the agent handled that no repeat contact "
+     "from the same number followed"),
+    ("Answer delay", "average time from the first ring to the agent's answer"),
+)  # fmt: skip
+
+
+def _agent_table(data: dict[str, Any]) -> str:
+    rows = [
         (
-            "Date",
-            "Offered",
-            "Answered",
-            "Service level",
-            "ASA",
-            "Abandonment",
-            "AHT",
-            "Transfer rate",
-        ),
-        rows,
-    )
+            row["agent"],
+            f"{row['offered']:,}",
+            f"{row['answered']:,}",
+            f"{row['missed']:,}",
+            f"{row['outbound']:,}",
+            f"{row['handled']:,}",
+            _duration(_ratio(row["handle_ms"], row["handle_known"])),
+            rate_text(row["transfers_out"], row["handled"]),
+            rate_text(row["resolved"], row["conversations"]),
+            _duration(_ratio(row["answer_delay_sum"], row["answer_delay_known"])),
+        )
+        for row in data["agents"]
+    ]
+    if not rows:
+        return '<p class="empty">No agents.</p>'
+    headers = ("Agent", "Offered", "Answered", "Missed", "Outbound", "Handled", "AHT",
+               "Transfer rate", "FCR", "Answer delay")  # fmt: skip
+    legend = "".join(f"<dt>{_e(term)}</dt><dd>{_e(text)}</dd>" for term, text in AGENT_LEGEND)
+    table = _provider_table(data, headers, rows, data["agents"])
+    return f'<dl class="defs">{legend}</dl>{table}'
 
 
 _HEALTH_COLUMNS = (
@@ -604,115 +827,119 @@ def _cell(value: object) -> str:
         return "–"
     if isinstance(value, int):
         return f"{value:,}"
-    return str(value)[:19]
+    if isinstance(value, datetime):
+        return _when(value)
+    return provider_name(str(value))
 
 
-def _agent_table(data: dict[str, Any]) -> str:
-    rows = [
-        (
-            row["agent_name"] or "(unnamed)",
-            f"{row['offered']:,}",
-            f"{row['answered']:,}",
-            f"{row['missed']:,}",
-            f"{row['outbound']:,}",
-            f"{row['handled']:,}",
-            _duration(_ratio(row["handle_ms"], row["handled"])),
-            _pct(_ratio(row["transfers_out"], row["handled"])),
-            _pct(_ratio(row["resolved"], row["conversations"])),
-            _duration(_ratio(row["answer_delay_sum"], row["answered"])),
-        )
-        for row in data["agents"]
+def data_as_of(data: dict[str, Any]) -> str:
+    """The feed's watermark (the latest event time loaded) per provider, from feed_health."""
+    marks = [
+        f"{_when(row['data_watermark_at'])} ({provider_name(row['provider'])})"
+        for row in data["feed_health"]
+        if row.get("data_watermark_at") is not None
     ]
-    if not rows:
-        return '<p class="empty">No agents.</p>'
-    return _table(
-        (
-            "Agent",
-            "Offered legs",
-            "Answered",
-            "Missed",
-            "Outbound",
-            "Handled legs",
-            "AHT",
-            "Transfer rate",
-            "FCR",
-            "Avg answer delay",
-        ),  # fmt: skip
-        rows,
-    )
+    return ", ".join(marks) if marks else "unknown (no feed health in these marts)"
 
 
 STYLE = """
 :root { color-scheme: light; }
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 24px 32px;
-       color: #1f2328; background: #ffffff; max-width: 1320px; }
+* { box-sizing: border-box; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328;
+       background: #ffffff; max-width: 1360px; margin: 0 auto; padding: 20px 28px; }
 h1 { font-size: 24px; margin: 0 0 4px; }
 h2 { font-size: 18px; margin: 28px 0 6px; border-bottom: 1px solid #d0d7de; padding-bottom: 4px; }
 p.meta, p.caption { color: #57606a; margin: 2px 0 8px; font-size: 13px; }
-.tiles { display: grid; grid-template-columns: repeat(4, 1fr); gap: 12px; margin: 16px 0; }
+p.meta b { color: #1f2328; font-weight: 600; }
+.tiles { display: grid; grid-template-columns: repeat(4, minmax(0, 1fr)); gap: 12px;
+         margin: 16px 0; }
 .tile { border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 14px; background: #f6f8fa; }
 .tile .name { font-size: 13px; color: #57606a; }
 .tile .value { font-size: 26px; font-weight: 600; margin: 2px 0; }
 .tile .note { font-size: 12px; color: #57606a; }
-.grid2 { display: grid; grid-template-columns: 1fr 1fr; gap: 24px; }
-svg.chart { width: 100%; height: auto; display: block; }
+.pair { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 560px), 1fr));
+        gap: 8px 32px; }
+.pair > div { min-width: 0; }
+.figure { overflow-x: auto; }
+svg.chart { width: 100%; min-width: 420px; height: auto; display: block; }
 svg .grid { stroke: #e6e8eb; stroke-width: 1; }
 svg .axis { stroke: #57606a; stroke-width: 1; }
 svg .tick { font-size: 11px; fill: #57606a; }
-.legend { font-size: 12px; color: #57606a; margin: 2px 0 0 56px; }
+svg .count { font-size: 10px; fill: #1f2328; }
+svg .title { font-size: 12px; fill: #1f2328; }
+svg .group { font-size: 12px; fill: #1f2328; font-weight: 600; }
+.legend { font-size: 12px; color: #57606a; margin: 2px 0 0 64px; }
 .legend span { margin-right: 14px; white-space: nowrap; }
 .legend i { display: inline-block; width: 10px; height: 10px; margin-right: 4px;
             border-radius: 2px; }
+.scroll { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; font-size: 13px; width: 100%; }
-th, td { padding: 4px 8px; border-bottom: 1px solid #e6e8eb; text-align: left; }
+th, td { padding: 4px 8px; border-bottom: 1px solid #e6e8eb; text-align: left;
+         white-space: nowrap; }
 th { background: #f6f8fa; font-weight: 600; }
-td:first-child { white-space: nowrap; }
-td.num, th:not(:first-child) { text-align: right; font-variant-numeric: tabular-nums; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+dl.defs { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; font-size: 13px;
+          color: #57606a; margin: 6px 0 12px; }
+dl.defs dt { font-weight: 600; color: #1f2328; }
+dl.defs dd { margin: 0; }
 .empty { color: #57606a; font-style: italic; }
+@media (max-width: 900px) { body { padding: 12px 14px; } }
+@media (max-width: 600px) { .tiles { grid-template-columns: repeat(2, minmax(0, 1fr)); } }
 """
 
 
-def render_report(data: dict[str, Any], title: str) -> str:
-    """The report's HTML for data read by `_read` (pure: no I/O)."""
+def render_report(data: dict[str, Any], source: str) -> str:
+    """The report's HTML for data read by `read_report_data` (pure: no I/O)."""
     t = data["totals"]
     period = f"{t['first_date']} to {t['last_date']}" if t["first_date"] else "no offers"
     sl_seconds = t["service_level_seconds"] or 20
     zone = t["reporting_timezone"] or "UTC"
+    providers = ", ".join(provider_name(p) for p in data["providers"]) or "none"
+    title = f"callmart KPI report: {source}"
     sections = [
         f"<h1>{_e(title)}</h1>",
-        f'<p class="meta">Period {_e(period)} (local dates, {_e(zone)}). Service level threshold '
-        f"{_e(sl_seconds)} s. Definitions: docs/metrics.md of the callmart repository.</p>",
+        f'<p class="meta"><b>Generated</b> {_e(_when(data["generated_at"]))} · '
+        f"<b>Data as of</b> {_e(data_as_of(data))} (the latest event loaded)</p>",
+        f'<p class="meta"><b>Period</b> {_e(period)} (local dates, {_e(zone)}) · '
+        f"<b>Providers</b> {_e(providers)} · <b>Service level</b> answered within "
+        f"{_e(sl_seconds)} s · Definitions: docs/metrics.md of the callmart repository.</p>",
+        f'<p class="meta">Every rate is shown with its counts, e.g. "62% (31/50)". Charts leave '
+        f"out a rate over fewer than {MIN_RATE_BASE} offers (its counts stay in the tooltip and "
+        "the tables); the number above a bar is its offers.</p>",
         _tiles(data),
+        '<div class="pair"><div>',
         "<h2>Volume and service level by hour</h2>",
         '<p class="caption">Offers to call centers by the local hour they arrived in, summed over '
-        "the period; the line is the service level of that hour (answered within the threshold "
-        "÷ offers that finished, short abandons excluded; abandons, voicemail and overflow are "
+        "the period; the line is that hour's service level (answered within the threshold ÷ "
+        "offers that finished, short abandons excluded: abandons, voicemail and overflow are "
         "misses).</p>",
-        _volume_by_hour(data),
-        '<div class="grid2"><div>',
+        f'<div class="figure">{_volume_by_hour(data)}</div>',
+        "</div><div>",
         "<h2>Outcomes and abandonment</h2>",
-        '<p class="caption">Offers per call center by outcome; the line is the abandonment '
-        "rate.</p>",
-        _outcomes_by_center(data),
+        '<p class="caption">Offers per call center by outcome; the dots are the abandonment rate '
+        "(hung up before an answer ÷ the service-level base).</p>",
+        f'<div class="figure">{_outcomes_by_center(data)}</div>',
         "</div><div>",
         "<h2>Wait-time distribution</h2>",
-        '<p class="caption">Finished offers by how long the caller waited for an agent (from the '
-        "queue or first ring to answer, voicemail or hang-up).</p>",
-        _wait_distribution(data),
-        "</div></div>",
-        '<div class="grid2"><div>',
+        '<p class="caption">Finished offers by how long the caller waited for an agent.</p>',
+        f'<div class="figure">{_wait_distribution(data)}</div>',
+        "</div><div>",
         "<h2>Transfer rate</h2>",
         '<p class="caption">Handled offers whose entry point or answering agent leg was '
-        "transferred (IVR routing is not a transfer).</p>",
-        _transfer_rates(data),
-        "</div><div>",
+        'transferred (IVR routing is not a transfer); "n = 3" marks a rate over too few '
+        "offers to draw.</p>",
+        f'<div class="figure">{_transfer_rates(data)}</div>',
+        "</div></div>",
+        "<h2>Call centers</h2>",
+        '<p class="caption">Over the period. Abandoned counts every caller who hung up before an '
+        "answer; Abandonment leaves out short abandons; ASA = average speed of answer.</p>",
+        _center_table(data),
         "<h2>By day</h2>",
         '<p class="caption">Rates of each day from the sums of its hours.</p>',
         _day_table(data),
-        "</div></div>",
         "<h2>Agents</h2>",
-        '<p class="caption">Over the period; AHT = handle time ÷ handled legs; FCR = handled '
-        "conversations not followed by a repeat contact.</p>",
+        '<p class="caption">Over the period, counted in legs (one call can ring several '
+        "agents).</p>",
         _agent_table(data),
         "<h2>Feed health</h2>",
         '<p class="caption">What the marts were built from, per provider (marts.feed_health): '
