@@ -1,21 +1,32 @@
-# The two commands of the README: `make run` (set up, then callmart run on the bundled sample)
-# and `make test` (set up, then lint and the whole test suite, the Spark parity test included:
-# the `spark` extra is installed, and Spark needs Java 17). Both set up from scratch.
+# The two commands of the README: `make run` (set up what running needs, then callmart run on
+# the bundled sample) and `make test` (set up the dev and spark extras too, then lint and the
+# whole test suite, the Spark parity test included: Spark needs Java 17). Both set up from
+# scratch; each install has its own marker, so `make test` after `make run` adds the extras.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test setup browser
+.PHONY: run test setup setup-run browser
 
-setup: $(VENV)/.installed
+setup-run: $(VENV)/.installed-run
+setup: $(VENV)/.installed-test
 
-$(VENV)/.installed: pyproject.toml
+# pip's errors only (twice --quiet): setuptools' notes on editable installs are not for users
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,spark]'
+	$(BIN)/pip install --quiet --quiet --upgrade pip
+
+# callmart alone (about 575 MB: dbt, DuckDB, Polars, Arrow)
+$(VENV)/.installed-run: pyproject.toml setup.py | $(BIN)/python
+	$(BIN)/pip install --quiet --quiet -e .
 	touch $@
 
-run: setup
+# with the dev and spark extras (about 1.2 GB, pyspark alone 491 MB): also all `run` needs
+$(VENV)/.installed-test: pyproject.toml setup.py | $(BIN)/python
+	$(BIN)/pip install --quiet --quiet -e '.[dev,spark]'
+	touch $@ $(VENV)/.installed-run
+
+run: setup-run
 	$(BIN)/callmart run
 
 test: setup browser

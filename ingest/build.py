@@ -17,6 +17,13 @@ only the conversations the raw rows loaded since the last successful build touch
 On Spark (`SparkTarget`, docs/spark.md) the same build runs through dbt-spark's session method
 on a Parquet raw layer (`callmart ingest --to-parquet`); the marts stay in Spark's catalog, so
 there is no DuckDB file to publish.
+
+The dbt project is the repository's (`dbt_project.yml` and the folders beside it) in a
+checkout or an editable install, and the copy an installed wheel carries in `ingest/project/`
+(setup.py); `$CALLMART_PROJECT_DIR` overrides both. dbt writes nothing there: its `target/`
+(artifacts, the partial parse) and `logs/` go to the state folder, `.callmart/` beside the
+warehouse file (beside the Spark warehouse folder on Spark) or `$CALLMART_STATE_DIR`; dbt's
+own `DBT_TARGET_PATH` and `DBT_LOG_PATH`, where set, still win.
 """
 
 from __future__ import annotations
@@ -65,16 +72,39 @@ class SparkTarget:
         }
 
 
+_PACKAGE = Path(__file__).resolve().parent
+STATE_FOLDER = ".callmart"  # dbt's target/ and logs/, beside the warehouse
+
+
 def project_dir() -> Path:
-    """The dbt project: $CALLMART_PROJECT_DIR, else the checkout this package is installed from."""
+    """The dbt project: $CALLMART_PROJECT_DIR, else the copy an installed wheel carries,
+    else the checkout this package runs from (an editable install)."""
     given = os.environ.get("CALLMART_PROJECT_DIR")
-    candidate = Path(given).resolve() if given else Path(__file__).resolve().parent.parent
-    if not (candidate / "dbt_project.yml").is_file():
-        raise CallmartError(
-            f"no dbt project at {candidate}: install callmart from its repository "
-            "(pip install -e .) or set CALLMART_PROJECT_DIR"
-        )
-    return candidate
+    candidates = [Path(given).resolve()] if given else [_PACKAGE / "project", _PACKAGE.parent]
+    for candidate in candidates:
+        if (candidate / "dbt_project.yml").is_file():
+            return candidate
+    if given:
+        raise CallmartError(f"no dbt project at {candidates[0]} (CALLMART_PROJECT_DIR)")
+    raise CallmartError(
+        f"no dbt project in this installation of callmart ({candidates[0]}): reinstall it "
+        "(pip install callmart, or pip install -e . in a checkout) or set CALLMART_PROJECT_DIR"
+    )
+
+
+def state_dir(beside: Path) -> Path:
+    """Where dbt's target/ and logs/ go: $CALLMART_STATE_DIR, else `.callmart/` in the folder
+    of `beside` (the warehouse file, or the Spark warehouse folder)."""
+    given = os.environ.get("CALLMART_STATE_DIR")
+    return Path(given).resolve() if given else beside.resolve().parent / STATE_FOLDER
+
+
+def _dbt_paths(env: dict[str, str], state: Path) -> None:
+    """Point dbt's target/ and logs/ at the state folder, never at the project (which may be
+    a read-only install); DBT_TARGET_PATH and DBT_LOG_PATH, where set, keep their say."""
+    for variable, folder in (("DBT_TARGET_PATH", "target"), ("DBT_LOG_PATH", "logs")):
+        given = env.get(variable)
+        env[variable] = str(Path(given).resolve() if given else state / folder)
 
 
 def run_dbt_build(
@@ -86,9 +116,7 @@ def run_dbt_build(
     args = ["build", "--project-dir", str(project), "--profiles-dir", str(project)]
     args += ["--exclude-resource-type", "unit_test"]
     env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    for folder in ("DBT_TARGET_PATH", "DBT_LOG_PATH"):
-        if env.get(folder):
-            env[folder] = str(Path(env[folder]).resolve())
+    _dbt_paths(env, state_dir(db if spark is None else spark.warehouse))
     cwd = None
     if spark is None:
         try:
@@ -96,8 +124,9 @@ def run_dbt_build(
         except duckdb.IOException as error:
             raise held_open(db, error) from error
         # dbt re-parses the whole project (about 13 s) when the profile's path changes, and
-        # reuses its last parse (about 5 s) when it does not: dbt runs in the warehouse's folder
-        # and the profile names the file alone, so warehouses of the same name share a parse
+        # reuses its last parse (about 5 s, in the state folder's target/) when it does not: dbt
+        # runs in the warehouse's folder and the profile names the file alone, so warehouses of
+        # the same name that share a state folder ($CALLMART_STATE_DIR) share a parse
         cwd = db.resolve().parent
         env["CALLMART_DB"] = db.name
     else:
@@ -127,7 +156,7 @@ def _run_dbt(
     args: list[str], env: dict[str, str], cwd: Path | None = None
 ) -> tuple[int, dict[str, object]]:
     """dbt in a child process that dies with this one; (its exit status, run_results.json)."""
-    results = Path(env.get("DBT_TARGET_PATH") or project_dir() / "target") / "run_results.json"
+    results = Path(env["DBT_TARGET_PATH"]) / "run_results.json"
     results.unlink(missing_ok=True)
     completed = subprocess.run(
         [sys.executable, "-c", _DBT, *args],
