@@ -34,8 +34,10 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any, TextIO
 
 import duckdb
 
@@ -47,6 +49,8 @@ from ingest.warehouse import held_open
 
 _FAILED = {"error", "fail", "runtime error"}
 _DBT = "import sys; from dbt.cli.main import cli; sys.exit(cli())"
+# dbt's structured log events that end a node (a seed, model, snapshot or test)
+_NODE_RESULTS = {"LogSeedResult", "LogModelResult", "LogSnapshotResult", "LogTestResult"}
 
 
 @dataclass
@@ -56,6 +60,21 @@ class BuildSummary:
     warnings: list[str] = field(default_factory=list)
     published: str = ""  # where readers find the marts
     rebuilt_in_full: bool = False  # the models' columns changed (an upgrade): rebuilt whole
+    vars: dict[str, Any] = field(default_factory=dict)  # the settings given (callmart.yml, --vars)
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class DbtOutput:
+    """What a build shows of dbt while it runs: dbt's own lines only when `verbose` (plain text,
+    to `echo`), and `progress(done, total)` per finished node. dbt's errors are always kept for
+    the one-line failure."""
+
+    verbose: bool = False
+    echo: TextIO = field(default_factory=lambda: sys.stdout)
+    progress: Callable[[int, int], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -108,13 +127,21 @@ def _dbt_paths(env: dict[str, str], state: Path) -> None:
 
 
 def run_dbt_build(
-    db: Path, full_refresh: bool = False, quiet: bool = False, spark: SparkTarget | None = None
+    db: Path,
+    full_refresh: bool = False,
+    *,
+    settings: dict[str, Any] | None = None,
+    output: DbtOutput | None = None,
+    spark: SparkTarget | None = None,
 ) -> BuildSummary:
     """`dbt build` (seeds, models and data tests; no unit tests) on `db`, or on Spark when
-    `spark` is given; BuildError on failure."""
+    `spark` is given, with `settings` as dbt vars (ingest/config.py); BuildError on failure."""
     project = project_dir()
+    output = output or DbtOutput()
     args = ["build", "--project-dir", str(project), "--profiles-dir", str(project)]
-    args += ["--exclude-resource-type", "unit_test"]
+    args += ["--exclude-resource-type", "unit_test", "--log-format", "json", "--no-use-colors"]
+    if settings:
+        args += ["--vars", json.dumps(settings)]
     env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     _dbt_paths(env, state_dir(db if spark is None else spark.warehouse))
     cwd = None
@@ -133,18 +160,17 @@ def run_dbt_build(
         check_spark_installed()
         args += ["--target", "spark"]
         env.update(spark.environment())
-    if quiet:
-        args.append("--quiet")
     first = [*args, "--full-refresh"] if full_refresh else args
-    returncode, run_results = _run_dbt(first, env, cwd)
+    returncode, run_results, errors = _run_dbt(first, env, cwd, output)
     rebuilt = False
     if returncode != 0 and not full_refresh and _columns_changed(run_results):
         # an upgrade changed an incremental model's columns: its stored rows cannot be kept,
         # and a changed project recomputes every key anyway (macros/incremental.sql)
-        returncode, run_results = _run_dbt([*args, "--full-refresh"], env, cwd)
+        returncode, run_results, errors = _run_dbt([*args, "--full-refresh"], env, cwd, output)
         rebuilt = True
-    summary = _summarise(run_results, returncode == 0)
+    summary = _summarise(run_results, returncode == 0, errors)
     summary.rebuilt_in_full = rebuilt
+    summary.vars = dict(settings or {})
     if spark is None:
         summary.published = str(publish_marts(db))
     else:
@@ -153,21 +179,60 @@ def run_dbt_build(
 
 
 def _run_dbt(
-    args: list[str], env: dict[str, str], cwd: Path | None = None
-) -> tuple[int, dict[str, object]]:
-    """dbt in a child process that dies with this one; (its exit status, run_results.json)."""
+    args: list[str], env: dict[str, str], cwd: Path | None, output: DbtOutput
+) -> tuple[int, dict[str, object], list[str]]:
+    """dbt in a child process that dies with this one: its exit status, run_results.json and the
+    messages of its error lines.
+
+    dbt writes its log as JSON lines (`--log-format json`): each line's message is echoed when
+    verbose, its node results drive the progress, and its errors name what failed when dbt
+    stops before it writes run_results.json (a compilation error, a broken profile).
+    """
     results = Path(env["DBT_TARGET_PATH"]) / "run_results.json"
     results.unlink(missing_ok=True)
-    completed = subprocess.run(
+    errors: list[str] = []
+    with subprocess.Popen(
         [sys.executable, "-c", _DBT, *args],
         env=env,
         cwd=cwd,
-        check=False,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
         preexec_fn=preexec(os.getpid()),  # a killed build takes dbt (and its lock) with it
-    )
+    ) as child:
+        assert child.stdout is not None
+        done = total = 0
+        for line in child.stdout:
+            event = _event(line)
+            message = str(event["info"].get("msg", "")) if event else line.rstrip("\n")
+            if output.verbose:
+                print(message, file=output.echo, flush=True)
+            if event is None:
+                continue
+            if event["info"].get("level") == "error" and message.strip():
+                errors.append(_one_line(message))
+            name = event["info"].get("name")
+            total = int(event.get("data", {}).get("total") or total)
+            if name in _NODE_RESULTS and output.progress is not None:
+                done += 1
+                output.progress(done, max(total, done))
+        returncode = child.wait()
     if not results.is_file():
-        raise BuildError(f"dbt build could not run (exit status {completed.returncode})")
-    return completed.returncode, json.loads(results.read_text())
+        why = f": {'; '.join(errors[:3])}" if errors else f" (exit status {returncode})"
+        raise BuildError(f"dbt build could not run{why}")
+    return returncode, json.loads(results.read_text()), errors
+
+
+def _event(line: str) -> dict[str, Any] | None:
+    """One line of dbt's JSON log, or None for a line that is not one (a Python warning)."""
+    if not line.startswith("{"):
+        return None
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return None
+    return event if isinstance(event, dict) and isinstance(event.get("info"), dict) else None
 
 
 def _columns_changed(run_results: dict[str, object]) -> bool:
@@ -194,7 +259,7 @@ def check_spark_installed() -> None:
         raise CallmartError("--target spark needs Java 17 (java on PATH, or JAVA_HOME)")
 
 
-def _summarise(run_results: dict[str, object], success: bool) -> BuildSummary:
+def _summarise(run_results: dict[str, object], success: bool, errors: list[str]) -> BuildSummary:
     summary = BuildSummary()
     failures: list[str] = []
     for result in run_results.get("results", []):  # type: ignore[union-attr]
@@ -210,7 +275,7 @@ def _summarise(run_results: dict[str, object], success: bool) -> BuildSummary:
         elif node.startswith(("test.", "unit_test.")) and status == "pass":
             summary.tests_passed += 1
     if failures or not success:
-        shown = "; ".join(failures[:3]) or "see dbt's output above"
+        shown = "; ".join(failures[:3] or errors[:3]) or "see `callmart build --verbose`"
         more = f" (and {len(failures) - 3} more)" if len(failures) > 3 else ""
         raise BuildError(f"dbt build failed: {shown}{more}")
     return summary

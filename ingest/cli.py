@@ -18,9 +18,18 @@ from typing import Any
 
 import duckdb
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
-from ingest.build import BuildSummary, SparkTarget, run_dbt_build
+from ingest.build import BuildSummary, DbtOutput, SparkTarget, project_dir, run_dbt_build
+from ingest.config import model_vars
 from ingest.decode import Decoder
 from ingest.errors import CallmartError, SecretError, disk_full_error
 from ingest.lake import export_files, retry_lake_quarantine
@@ -30,6 +39,7 @@ from ingest.sink import LoadSummary, RetrySummary
 from ingest.warehouse import held_open, require_warehouse, writing
 
 SAMPLE_DIR = Path(__file__).parent / "sample"
+_SUMMARISED = ("ingest", "build", "run")  # the commands whose --json is a summary for schedulers
 SECRET_ENV = "DIALPAD_WEBHOOK_SECRET"
 MESSAGEBIRD_KEY_ENV = "MESSAGEBIRD_SIGNING_KEY"
 
@@ -40,6 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args) or 0)
     except CallmartError as error:
         _fail(f"error: {error}")
+        if getattr(args, "json", False) and args.command in _SUMMARISED:
+            print(json.dumps({"command": args.command, "ok": False, "error": str(error)}))
         return 1
     except KeyboardInterrupt:
         _fail("interrupted; nothing from the unfinished command was kept")
@@ -92,6 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     ingest = commands.add_parser("ingest", help="load landing files into the raw layer")
     _warehouse_options(ingest, writes=True)
     _load_options(ingest)
+    _json_option(ingest, summary=True)
     ingest.add_argument(
         "--to-parquet",
         type=Path,
@@ -107,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
 
     build = commands.add_parser("build", help="run the dbt project (models and tests)")
     _warehouse_options(build, writes=True)
-    _full_refresh_option(build)
+    _build_options(build)
     build.add_argument(
         "--target",
         choices=("duckdb", "spark"),
@@ -135,7 +148,7 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="ingest, then build (no PATH: the bundled sample)")
     _warehouse_options(run, writes=True)
     _load_options(run)
-    _full_refresh_option(run)
+    _build_options(run)
     run.add_argument(
         "paths",
         nargs="*",
@@ -222,8 +235,15 @@ def _warehouse_options(parser: argparse.ArgumentParser, writes: bool) -> None:
         )
 
 
-def _json_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
+def _json_option(parser: argparse.ArgumentParser, summary: bool = False) -> None:
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON summary on stdout for a scheduler (errors too: "
+        '{"ok": false, "error": ...})'
+        if summary
+        else "one JSON document on stdout",
+    )
 
 
 def _load_options(parser: argparse.ArgumentParser) -> None:
@@ -248,10 +268,21 @@ def _load_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _full_refresh_option(parser: argparse.ArgumentParser) -> None:
+def _build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--full-refresh", action="store_true", help="rebuild incremental models from scratch"
     )
+    parser.add_argument(
+        "--vars",
+        default=None,
+        metavar="YAML",
+        help="model settings for this build, e.g. '{reporting_timezone: Europe/Berlin, "
+        "service_level_seconds: 30}'; over callmart.yml beside the warehouse (same keys)",
+    )
+    parser.add_argument(
+        "--verbose", action="store_true", help="show dbt's own line for every model and test"
+    )
+    _json_option(parser, summary=True)
 
 
 def _db_path(args: argparse.Namespace) -> Path:
@@ -295,26 +326,59 @@ def _writing(args: argparse.Namespace) -> Iterator[duckdb.DuckDBPyConnection]:
 
 def _ingest(args: argparse.Namespace) -> int:
     decoder = _decoder(args, args.jwt_secret_file)
+    files = expand_paths(args.paths)  # a bad path stops before anything is created
     if args.to_parquet:
-        _lake_paths(args, args.paths, decoder)
+        summary, target = _lake_paths(args, files, decoder), args.to_parquet.resolve()
     else:
         with _writing(args) as con:
-            _ingest_paths(args, con, args.paths, decoder)
+            summary, target = _ingest_paths(args, con, files, decoder), _db_path(args)
+    if args.json:
+        print(json.dumps({"command": "ingest", "ok": True, "ingest": summary.as_json(target)}))
     return 0
 
 
 def _build(args: argparse.Namespace) -> int:
     if args.target == "spark":
-        summary = run_dbt_build(
-            _db_path(args), args.full_refresh, quiet=args.quiet, spark=_spark_target(args)
-        )
-        _report_build(args, summary)
-        return 0
-    db = _db_path(args)
-    require_warehouse(db)
-    with writing(db, args.wait):
-        _report_build(args, run_dbt_build(db, args.full_refresh, quiet=args.quiet))
+        spark = _spark_target(args)
+        settings = model_vars(spark.warehouse.parent, args.vars, project_dir())
+        with _dbt_output(args) as output:
+            summary = run_dbt_build(
+                _db_path(args), args.full_refresh, settings=settings, output=output, spark=spark
+            )
+    else:
+        db = _db_path(args)
+        require_warehouse(db)
+        settings = model_vars(db.parent, args.vars, project_dir())
+        with writing(db, args.wait), _dbt_output(args) as output:
+            summary = run_dbt_build(db, args.full_refresh, settings=settings, output=output)
+    _report_build(args, summary)
+    if args.json:
+        print(json.dumps({"command": "build", "ok": True, "build": summary.as_json()}))
     return 0
+
+
+@contextmanager
+def _dbt_output(args: argparse.Namespace) -> Iterator[DbtOutput]:
+    """dbt's own lines with --verbose (on stderr when stdout carries the --json summary);
+    otherwise a progress bar over dbt's nodes, on stderr and only on a terminal."""
+    if args.verbose:
+        yield DbtOutput(verbose=True, echo=sys.stderr if args.json else sys.stdout)
+        return
+    console = Console(stderr=True)
+    progress = Progress(
+        TextColumn("building"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=args.quiet or not console.is_terminal,
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task("build", total=None)
+        yield DbtOutput(
+            progress=lambda done, total: progress.update(task, completed=done, total=total)
+        )
 
 
 def _spark_target(args: argparse.Namespace) -> SparkTarget:
@@ -344,16 +408,24 @@ def _run(args: argparse.Namespace) -> int:
         secret_file = SAMPLE_DIR / "jwt_secret.txt"
     decoder = _decoder(args, secret_file)
     db = _db_path(args)
+    # a bad path or setting stops before anything is loaded or created
+    files = expand_paths(paths)
+    settings = model_vars(db.parent, args.vars, project_dir())
     with writing(db, args.wait):  # one hold for the load and the build: no writer in between
         try:
             con = connect(db)
         except duckdb.IOException as error:
             raise held_open(db, error) from error
         try:
-            _ingest_paths(args, con, paths, decoder)
+            loaded = _ingest_paths(args, con, files, decoder)
         finally:
             con.close()
-        _report_build(args, run_dbt_build(db, args.full_refresh, quiet=args.quiet))
+        with _dbt_output(args) as output:
+            built = run_dbt_build(db, args.full_refresh, settings=settings, output=output)
+    _report_build(args, built)
+    if args.json:
+        document = {"ingest": loaded.as_json(db), "build": built.as_json()}
+        print(json.dumps({"command": "run", "ok": True, **document}))
     return 0
 
 
@@ -513,12 +585,22 @@ def _report(args: argparse.Namespace) -> int:
 def _sample(args: argparse.Namespace) -> int:
     from ingest.sample.simulate import write_sample
 
-    summary = write_sample(args.out, events=args.events, seed=args.seed)
+    if args.events < 1:
+        raise CallmartError(
+            f"--events {args.events}: give 1 or more (every scenario is written at least once, "
+            "about 100 events, whatever the number)"
+        )
+    out = args.out.resolve()
+    summary = write_sample(out, events=args.events, seed=args.seed)
     if not args.quiet:
         _out().print(
-            f"wrote {summary['records']} records ({summary['distinct_events']} distinct events, "
-            f"{summary['conversations']} conversations) to {args.out}",
-            highlight=False,
+            f"sample: wrote {summary['records']} records ({summary['distinct_events']} distinct "
+            f"events, {summary['conversations']} conversations)\n"
+            f"  landing files:    {out / 'landing'}\n"
+            f"  expected results: {out / '_expected'} (what the marts must hold; a folder "
+            "`callmart ingest` skips)\n"
+            f"next: callmart run --db {out / 'warehouse.duckdb'} "
+            f"--jwt-secret-file {out / 'jwt_secret.txt'} {out / 'landing'}"
         )
     return 0
 
@@ -526,24 +608,24 @@ def _sample(args: argparse.Namespace) -> int:
 def _ingest_paths(
     args: argparse.Namespace,
     con: duckdb.DuckDBPyConnection,
-    given: Sequence[str],
+    files: Sequence[Path],
     decoder: Decoder,
-) -> None:
-    files = expand_paths(given)
+) -> LoadSummary:
     db = _db_path(args)
     with _progress(args.quiet, files) as advance:
         summary = load_files(con, db, files, decoder, advance, args.workers)
-    if not args.quiet:
+    if not (args.quiet or args.json):
         _report_load(summary, db)
+    return summary
 
 
-def _lake_paths(args: argparse.Namespace, given: Sequence[str], decoder: Decoder) -> None:
-    files = expand_paths(given)
+def _lake_paths(args: argparse.Namespace, files: Sequence[Path], decoder: Decoder) -> LoadSummary:
     lake = args.to_parquet.resolve()
     with _progress(args.quiet, files) as advance:
         summary = export_files(files, decoder, lake, advance, args.workers)
-    if not args.quiet:
+    if not (args.quiet or args.json):
         _report_load(summary, lake)
+    return summary
 
 
 @contextmanager
@@ -602,7 +684,7 @@ def _count(number: int, noun: str) -> str:
 
 
 def _report_build(args: argparse.Namespace, summary: BuildSummary) -> None:
-    if args.quiet:
+    if args.quiet or args.json:
         return
     out = _out()
     out.print(

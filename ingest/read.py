@@ -35,6 +35,8 @@ from ingest.errors import FileFailed, LandingPathError, QuarantineReason
 LINE_SUFFIXES = (".ndjson", ".jsonl", ".jwt")
 DOCUMENT_SUFFIXES = (".json",)
 LANDING_SUFFIXES = (*LINE_SUFFIXES, *DOCUMENT_SUFFIXES)
+ACCEPTED = "accepted: .ndjson, .jsonl, .json, .jwt, each optionally .gz"
+_NOT_DATA = (".", "_")  # names a folder walk skips
 CHUNK_BYTES = 16 << 20  # about 16k Dialpad events: a chunk's rows stay well under 200 MB
 CHUNK_RECORDS = 20_000  # elements of a JSON document per chunk
 _HASH_BLOCK = 1 << 20
@@ -116,25 +118,28 @@ def display_path(path: Path) -> str:
 def expand_paths(paths: Sequence[str]) -> list[Path]:
     """Files, folders (recursive: only landing files) and globs, in a stable order, each once.
 
-    A path that does not exist is an error; a file that exists but cannot be read is returned
-    (the load records it as a failed file and goes on).
+    A folder or a glob yields its landing files (by extension) and skips the rest; a folder walk
+    also skips files and folders whose names start with `.` or `_` (the data-lake convention:
+    `_SUCCESS`, `.callmart/` state, a sample's `_expected/` results). A file named on its own
+    must be a landing file. A path that does not exist is an error; a file that exists but
+    cannot be read is returned (the load records it as a failed file and goes on).
     """
     found: list[Path] = []
     for given in paths:
         if glob.has_magic(given):
             matches = sorted(Path(m) for m in glob.glob(given, recursive=True))
-            files = [m for m in matches if m.is_file()]
-            folders = [m for m in matches if m.is_dir()]
             if not matches:
                 raise LandingPathError(given, "matches no file")
-            found.extend(files)
-            for folder in folders:
+            found.extend(m for m in matches if m.is_file() and is_landing_file(m))
+            for folder in (m for m in matches if m.is_dir()):
                 found.extend(_landing_files_below(folder))
         else:
             path = Path(given)
             if path.is_dir():
                 found.extend(_landing_files_below(path))
             elif path.is_file():
+                if not is_landing_file(path):
+                    raise LandingPathError(given, f"not a landing file ({ACCEPTED})")
                 found.append(path)
             elif path.exists():
                 raise LandingPathError(given, "not a regular file or folder")
@@ -147,7 +152,15 @@ def expand_paths(paths: Sequence[str]) -> list[Path]:
 
 
 def _landing_files_below(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and is_landing_file(p))
+    found: list[Path] = []
+    for parent, folders, files in os.walk(folder):
+        folders[:] = [name for name in folders if not name.startswith(_NOT_DATA)]
+        found.extend(
+            Path(parent, name)
+            for name in files
+            if not name.startswith(_NOT_DATA) and is_landing_file(Path(name))
+        )
+    return sorted(found)
 
 
 def fingerprint(path: Path, prefix_bytes: int | None = None) -> Fingerprint:

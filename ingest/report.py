@@ -133,8 +133,8 @@ _CENTER_SUMS = """
 """
 
 # A MessageBird call center is the number dialled: its id is the number's numberId when the
-# call object arrived, else the number itself (CONTRACT §8), and the name is the number either
-# way, so the report counts one number once. A Dialpad call center is its id.
+# call object arrived, else the number itself (docs/contract.md §8), and the name is the number
+# either way, so the report counts one number once. A Dialpad call center is its id.
 _CENTER_KEY = (
     "case when provider = 'messagebird' then coalesce(call_center_name, call_center_id) "
     "else call_center_id end"

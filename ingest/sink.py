@@ -56,6 +56,25 @@ class LoadSummary:
     def failed(self) -> list[FileSummary]:
         return [f for f in self.files if f.failed]
 
+    def as_json(self, target: Path) -> dict[str, object]:
+        """The summary a scheduler reads (`--json`): read = loaded + duplicates + quarantined +
+        pending, and what needs a look (failed files, pending lines, quarantine by reason)."""
+        counts = ("read", "loaded", "duplicates", "quarantined", "pending")
+        return {
+            "load_id": self.load_id,
+            "into": str(target),
+            "files": len(self.files),
+            "files_skipped": sum(1 for f in self.files if f.skipped and not f.failed),
+            **{name: self.total(name) for name in counts},
+            "quarantined_by_reason": dict(sorted(self.quarantined_by_reason.items())),
+            "failed_files": [
+                {"path": f.path, "reason": f.failed, "detail": f.detail} for f in self.failed
+            ],
+            "pending_files": [f.path for f in self.files if f.pending],
+            "released": self.released,
+            "unknown_keys": self.unknown_keys,
+        }
+
     def note_unknown_keys(self, staged: Sequence[StagedFile]) -> None:
         unknown: Counter[str] = Counter()
         for file in staged:

@@ -3,7 +3,7 @@
 The SQL is read from the README itself (the fenced ```sql blocks under "## Questions,
 answered in SQL"), so the documentation cannot drift from what works. Each query must return
 the columns listed here and at least one row; a few answers are checked against values worked
-out from the simulator's own expected rows (ingest/sample/expected), not from the marts.
+out from the simulator's own expected rows (ingest/sample/_expected), not from the marts.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def readme_queries() -> dict[int, str]:
 
 
 def _expected(name: str) -> list[dict[str, Any]]:
-    path = SAMPLE_DIR / "expected" / name
+    path = SAMPLE_DIR / "_expected" / name
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 

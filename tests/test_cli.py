@@ -119,14 +119,50 @@ def test_the_summary_adds_up_and_names_fields_no_column_holds(tmp_path: Path, ca
     assert "(kept in payload): ai_scorecard 3, new_flag 2" in out
 
 
-def test_sample_writes_traffic_and_its_answers(tmp_path: Path, capsys) -> None:
-    assert main(["sample", "--events", "200", "--seed", "3", "--out", str(tmp_path / "s")]) == 0
-    summary = json.loads((tmp_path / "s" / "expected" / "summary.json").read_text())
+def test_sample_writes_traffic_and_its_answers_and_says_what_next(
+    tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "s"
+    assert main(["sample", "--events", "200", "--seed", "3", "--out", str(out)]) == 0
+    summary = json.loads((out / "_expected" / "summary.json").read_text())
     assert summary["records"] == (
         summary["distinct_events"] + summary["duplicates"] + summary["quarantined"]
     )
-    assert any((tmp_path / "s" / "landing").iterdir())
-    assert f"wrote {summary['records']} records" in capsys.readouterr().out
+    assert any((out / "landing").iterdir())
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith(f"sample: wrote {summary['records']} records")
+    assert printed[-1] == (
+        f"next: callmart run --db {out / 'warehouse.duckdb'} "
+        f"--jwt-secret-file {out / 'jwt_secret.txt'} {out / 'landing'}"
+    )
+    # the folder it wrote loads as its landing files alone: the expected results are skipped
+    db = tmp_path / "w.duckdb"
+    secret = str(out / "jwt_secret.txt")
+    assert main(["ingest", "--db", str(db), "--jwt-secret-file", secret, "--json", str(out)]) == 0
+    loaded = json.loads(capsys.readouterr().out)["ingest"]
+    assert loaded["files"] == len(list((out / "landing").iterdir()))
+    assert loaded["read"] == summary["records"]
+    assert loaded["quarantined"] == summary["quarantined"]  # no `not_an_event` from _expected/
+
+
+def test_a_sample_of_no_events_is_one_line(tmp_path: Path, capsys) -> None:
+    assert main(["sample", "--events", "0", "--out", str(tmp_path / "s")]) == 1
+    assert capsys.readouterr().err == (
+        "callmart: error: --events 0: give 1 or more (every scenario is written at least once, "
+        "about 100 events, whatever the number)\n"
+    )
+    assert not (tmp_path / "s").exists()
+
+
+def test_a_file_of_an_unknown_kind_is_one_line_naming_the_accepted(tmp_path: Path) -> None:
+    (tmp_path / "export.xml").write_text("<calls/>")
+    result = _run("ingest", "--db", str(tmp_path / "w.duckdb"), "export.xml", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "callmart: error: export.xml: not a landing file "
+        "(accepted: .ndjson, .jsonl, .json, .jwt, each optionally .gz)\n"
+    )
+    assert not (tmp_path / "w.duckdb").exists()
 
 
 def test_a_failed_dbt_test_is_one_line_and_exit_1(tmp_path: Path, monkeypatch, capsys) -> None:
@@ -143,14 +179,10 @@ def test_a_failed_dbt_test_is_one_line_and_exit_1(tmp_path: Path, monkeypatch, c
         ]
     }
 
-    def fake_run(args, env, check, **_):  # dbt's child process: it leaves run_results.json behind
-        target = Path(env["DBT_TARGET_PATH"])
-        target.mkdir(parents=True, exist_ok=True)
-        (target / "run_results.json").write_text(json.dumps(run_results))
-        return subprocess.CompletedProcess(args, 1)
+    def fake_dbt(args, env, cwd, output):  # dbt's child process: exit status and run_results
+        return 1, run_results, []
 
-    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
-    monkeypatch.setattr("ingest.build.subprocess.run", fake_run)
+    monkeypatch.setattr("ingest.build._run_dbt", fake_dbt)
     connect(tmp_path / "w.duckdb").close()  # a warehouse to build
     assert main(["build", "--db", str(tmp_path / "w.duckdb")]) == 1
     err = capsys.readouterr().err
@@ -166,7 +198,7 @@ def test_an_upgrade_that_changes_a_models_columns_rebuilds_in_full(
     fail) makes the build run again with --full-refresh, once, and say so."""
     calls: list[list[str]] = []
 
-    def fake_run(args, env, check, **_):  # type: ignore[no-untyped-def]
+    def fake_dbt(args, env, cwd, output):  # type: ignore[no-untyped-def]
         calls.append(args)
         full = "--full-refresh" in args
         status = "success" if full else "error"
@@ -175,23 +207,45 @@ def test_an_upgrade_that_changes_a_models_columns_rebuilds_in_full(
             if full
             else "Compilation Error ... The source and target schemas on this incremental model are out of sync!"
         )
-        target = Path(env["DBT_TARGET_PATH"])
-        target.mkdir(parents=True, exist_ok=True)
-        (target / "run_results.json").write_text(
-            json.dumps(
-                {
-                    "results": [
-                        {"unique_id": "model.callmart.int_x", "status": status, "message": message}
-                    ]
-                }
-            )
-        )
-        return subprocess.CompletedProcess(args, 0 if full else 1)
+        results = {"results": [{"unique_id": "model.callmart.int_x", "status": status, "message": message}]}
+        return (0 if full else 1), results, []
 
-    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
-    monkeypatch.setattr("ingest.build.subprocess.run", fake_run)
+    monkeypatch.setattr("ingest.build._run_dbt", fake_dbt)
     monkeypatch.setattr("ingest.build.publish_marts", lambda db: db)
     connect(tmp_path / "w.duckdb").close()
     assert main(["build", "--db", str(tmp_path / "w.duckdb")]) == 0
     assert ["--full-refresh" in args for args in calls] == [False, True]
     assert "rebuilt in full" in capsys.readouterr().out
+
+
+def test_run_is_quiet_by_default_verbose_when_asked_and_never_coloured(tmp_path: Path) -> None:
+    """Not on a terminal: the load's and the build's summaries alone; --verbose adds dbt's line
+    per node; --json prints one document on stdout (dbt's lines then go to stderr); no colour
+    codes anywhere."""
+    call = {"call_id": 5001, "direction": "inbound", "date_started": 1_772_442_000_000}
+    lines = [
+        {**call, "state": "calling", "event_timestamp": 1_772_442_000_000},
+        {**call, "state": "hangup", "event_timestamp": 1_772_442_030_000,
+         "date_ended": 1_772_442_030_000},
+    ]  # fmt: skip
+    (tmp_path / "a.ndjson").write_text("".join(f"{json.dumps(line)}\n" for line in lines))
+
+    quiet = _run("run", "--db", "w.duckdb", "a.ndjson", cwd=tmp_path)
+    assert quiet.returncode == 0, quiet.stderr
+    printed = quiet.stdout.splitlines()
+    assert printed[0] == f"ingest: 1 file (0 unchanged, skipped) into {tmp_path / 'w.duckdb'}"
+    assert printed[1] == "  read 2 = loaded 2 + duplicates 0 + quarantined 0 + pending 0"
+    assert printed[2].startswith("build: ")
+    assert printed[2].endswith(f"marts published to {tmp_path / 'w.marts.duckdb'}")
+    assert all(line.startswith("  warn: ") for line in printed[3:])
+    assert quiet.stderr == ""
+
+    verbose = _run("build", "--db", "w.duckdb", "--verbose", "--json", cwd=tmp_path)
+    assert verbose.returncode == 0, verbose.stderr
+    summary = json.loads(verbose.stdout)
+    assert summary["command"] == "build" and summary["ok"] is True
+    assert summary["build"]["published"] == str(tmp_path / "w.marts.duckdb")
+    assert summary["build"]["models"] > 0 and summary["build"]["vars"] == {}
+    assert " OK created sql incremental model marts.fct_conversations " in verbose.stderr
+    assert "Done. PASS=" in verbose.stderr
+    assert "\x1b" not in quiet.stdout + verbose.stdout + verbose.stderr

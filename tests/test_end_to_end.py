@@ -1,7 +1,7 @@
 """Simulated traffic through `callmart run`: every mart row equals what the simulator knows.
 
 The simulator builds each conversation from an explicit timeline and writes the values the
-marts must show (ingest/sample/expected); nothing here reads the marts back as the answer.
+marts must show (ingest/sample/_expected); nothing here reads the marts back as the answer.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def _mart_rows(db: Path, table: str) -> dict[str, dict[str, Any]]:
 
 
 def test_the_sample_load_counts_match_the_simulator(sample_warehouse: Path) -> None:
-    summary = json.loads((SAMPLE_DIR / "expected" / "summary.json").read_text())
+    summary = json.loads((SAMPLE_DIR / "_expected" / "summary.json").read_text())
     with duckdb.connect(str(sample_warehouse), read_only=True) as con:
         read, loaded, duplicates, quarantined = con.execute(
             "select sum(read_count), sum(loaded_count), sum(duplicate_count), "
@@ -58,7 +58,7 @@ def test_the_sample_load_counts_match_the_simulator(sample_warehouse: Path) -> N
 
 
 def test_every_conversation_matches_the_simulator(sample_warehouse: Path) -> None:
-    expected = _expected(SAMPLE_DIR / "expected" / "conversations.ndjson")
+    expected = _expected(SAMPLE_DIR / "_expected" / "conversations.ndjson")
     actual = _mart_rows(sample_warehouse, "fct_conversations")
     assert sorted(actual) == sorted(row["conversation_id"] for row in expected)
     mismatches = [
@@ -71,7 +71,7 @@ def test_every_conversation_matches_the_simulator(sample_warehouse: Path) -> Non
 
 
 def test_every_leg_matches_the_simulator(sample_warehouse: Path) -> None:
-    expected = _expected(SAMPLE_DIR / "expected" / "legs.ndjson")
+    expected = _expected(SAMPLE_DIR / "_expected" / "legs.ndjson")
     actual = _mart_rows(sample_warehouse, "fct_call_legs")
     assert sorted(actual) == sorted(row["leg_id"] for row in expected)
     asserted_only_when_given = {"hold_ms", "talk_ms"}  # see ingest/sample/README.md

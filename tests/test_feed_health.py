@@ -1,6 +1,6 @@
 """marts.feed_health on the bundled sample (docs/contract.md §10; issue 12, point 9).
 
-Every count is worked out from the sample's own expected results (ingest/sample/expected/:
+Every count is worked out from the sample's own expected results (ingest/sample/_expected/:
 summary.json, legs.ndjson, conversations.ndjson, scenarios.ndjson), read here, so that a
 regenerated sample keeps the test right. The rules behind each column are in
 models/marts/health/feed_health.yml; a hand-worked dbt unit test beside it pins them on
@@ -20,7 +20,7 @@ import pytest
 
 from ingest.publish import published_path
 
-EXPECTED = Path(__file__).parent.parent / "ingest" / "sample" / "expected"
+EXPECTED = Path(__file__).parent.parent / "ingest" / "sample" / "_expected"
 
 
 def _ndjson(name: str) -> list[dict[str, Any]]:
@@ -105,7 +105,7 @@ def test_estimated_intervals_follow_the_unknown_holds(
     sample_warehouse: Path, health: dict[str, dict[str, Any]]
 ) -> None:
     # The simulator's only event times that are estimates (fallback times other than a leg's
-    # own dates) are its deliberate unknown holds (ingest/sample/expected.py): a connected agent
+    # own dates) are its deliberate unknown holds (ingest/sample/_expected.py): a connected agent
     # leg with a talk but no hold. Each such hold event starts one estimated interval (the
     # hold) and ends another (the one before it).
     unknown_holds = sum(

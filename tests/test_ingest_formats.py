@@ -87,6 +87,11 @@ def test_folders_recurse_and_globs_expand(tmp_path: Path, ingest, query) -> None
     write_lines(tmp_path / "in" / "2026" / "03" / "a.ndjson", [event(1)])
     write_lines(tmp_path / "in" / "b.jwt", [sign(event(2))])
     (tmp_path / "in" / "notes.txt").write_text("not a landing file")
+    # names starting with `_` or `.` are not data (a sample's results, callmart's state, Spark's
+    # _SUCCESS): a folder walk skips them
+    write_lines(tmp_path / "in" / "_expected" / "legs.ndjson", [event(7)])
+    write_lines(tmp_path / "in" / ".callmart" / "target" / "run_results.json", ["{}"])
+    write_lines(tmp_path / "in" / "_partial.ndjson", [event(8)])
     write_lines(tmp_path / "other" / "c.ndjson", [event(3)])
     assert ingest(tmp_path / "in", str(tmp_path / "oth*" / "*.ndjson")) == 0
     assert query("select call_id from raw.dialpad_call_events order by 1") == [(1,), (2,), (3,)]

@@ -92,7 +92,7 @@ def test_loads_share_a_lake_and_each_keeps_every_event_of_its_own(tmp_path: Path
     args = ["ingest", "--quiet", "--db", str(warehouse), "--jwt-secret-file", str(secret)]
     assert main([*args, str(landing)]) == 0
 
-    summary = json.loads((SAMPLE_DIR / "expected" / "summary.json").read_text())
+    summary = json.loads((SAMPLE_DIR / "_expected" / "summary.json").read_text())
     logged = _lake(lake, "load_log", "sum(read_count), sum(loaded_count), sum(quarantined_count)")
     assert logged == [
         (2 * summary["records"], 2 * summary["distinct_events"], 2 * summary["quarantined"])
@@ -162,7 +162,7 @@ def test_a_lake_skips_files_it_loaded_before_as_the_warehouse_does(tmp_path: Pat
     lake, warehouse = tmp_path / "lake", tmp_path / "warehouse.duckdb"
     secret = SAMPLE_DIR / "jwt_secret.txt"
     landing = SAMPLE_DIR / "landing"
-    summary = json.loads((SAMPLE_DIR / "expected" / "summary.json").read_text())
+    summary = json.loads((SAMPLE_DIR / "_expected" / "summary.json").read_text())
     files = len(list(landing.iterdir()))
     for _ in range(2):
         assert _export(lake, landing, secret=secret) == 0

@@ -59,7 +59,7 @@ def test_two_worker_processes_load_what_one_process_loads(
     assert _load_sample(one, workers=1) == 0
     assert _load_sample(two, workers=2) == 0
 
-    summary = json.loads((SAMPLE_DIR / "expected" / "summary.json").read_text())
+    summary = json.loads((SAMPLE_DIR / "_expected" / "summary.json").read_text())
     with duckdb.connect(str(two), read_only=True) as con:
         counts = con.execute(
             "select sum(read_count), sum(loaded_count), sum(duplicate_count), "

@@ -375,9 +375,9 @@ def test_the_report_shows_the_marts_numbers(sample_warehouse: Path, report: Path
 
 def test_the_report_shows_the_feed_health(sample_warehouse: Path, report: Path) -> None:
     """One row per provider of marts.feed_health; the sample's quarantine is its own count of
-    records that were not loaded (ingest/sample/expected/summary.json)."""
+    records that were not loaded (ingest/sample/_expected/summary.json)."""
     section = _section(report.read_text(encoding="utf-8"), "Feed health")
-    summary = json.loads((SAMPLE_DIR / "expected" / "summary.json").read_text())
+    summary = json.loads((SAMPLE_DIR / "_expected" / "summary.json").read_text())
     with duckdb.connect(str(sample_warehouse), read_only=True) as con:
         rows = con.execute(
             "select provider, event_count, open_quarantine_count from marts.feed_health"

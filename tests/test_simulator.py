@@ -71,12 +71,12 @@ def read_ndjson(path: Path) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def all_conversations(sample: Path) -> list[dict[str, Any]]:
-    return read_ndjson(sample / "expected" / "conversations.ndjson")
+    return read_ndjson(sample / "_expected" / "conversations.ndjson")
 
 
 @pytest.fixture(scope="module")
 def all_legs(sample: Path) -> list[dict[str, Any]]:
-    return read_ndjson(sample / "expected" / "legs.ndjson")
+    return read_ndjson(sample / "_expected" / "legs.ndjson")
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +103,7 @@ def mb_legs(all_legs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def summary(sample: Path) -> dict[str, Any]:
-    return json.loads((sample / "expected" / "summary.json").read_text())
+    return json.loads((sample / "_expected" / "summary.json").read_text())
 
 
 # -- a small reader of the landing files ------------------------------------------------
@@ -441,8 +441,8 @@ def test_deterministic_for_a_seed(tmp_path: Path) -> None:
     assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
     for name in files:
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
-    assert (first / "expected" / "conversations.ndjson").read_bytes() != (
-        other / "expected" / "conversations.ndjson"
+    assert (first / "_expected" / "conversations.ndjson").read_bytes() != (
+        other / "_expected" / "conversations.ndjson"
     ).read_bytes()
 
 
@@ -1163,7 +1163,7 @@ def test_messagebird_call_history_without_legs(
         # in a list response of the API file (a redelivered copy may land elsewhere too)
         sources = loaded.mb_sources[canonical_hash(snapshot)]
         assert "messagebird_api_2026-03-02.ndjson:list" in sources, c
-    scenarios = read_ndjson(sample / "expected" / "scenarios.ndjson")
+    scenarios = read_ndjson(sample / "_expected" / "scenarios.ndjson")
     late = {s["conversation_id"] for s in scenarios if "legs_arrive_late" in s["quirks"]}
     assert len(late) == messagebird["calls_with_late_legs"] >= 1
     for digest, payload in loaded.mb_objects.items():
@@ -1268,12 +1268,12 @@ def test_dialpad_output_does_not_depend_on_messagebird(
         assert path.read_bytes() == (second / "landing" / path.name).read_bytes(), path.name
     for name in ("conversations.ndjson", "legs.ndjson"):
         rows = [
-            [row for row in read_ndjson(folder / "expected" / name) if row["provider"] == "dialpad"]
+            [row for row in read_ndjson(folder / "_expected" / name) if row["provider"] == "dialpad"]
             for folder in (first, second)
         ]
         assert rows[0] == rows[1], name
-    assert len(read_ndjson(second / "expected" / "conversations.ndjson")) > len(
-        read_ndjson(first / "expected" / "conversations.ndjson")
+    assert len(read_ndjson(second / "_expected" / "conversations.ndjson")) > len(
+        read_ndjson(first / "_expected" / "conversations.ndjson")
     )
 
 

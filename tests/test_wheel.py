@@ -92,7 +92,7 @@ def _listing(folder: Path) -> set[tuple[str, int, int]]:
 
 
 def _expected_rows(name: str) -> int:
-    text = (SAMPLE_DIR / "expected" / name).read_text()
+    text = (SAMPLE_DIR / "_expected" / name).read_text()
     return sum(1 for line in text.splitlines() if line.strip())
 
 
@@ -150,7 +150,7 @@ def test_the_installed_wheel_runs_read_only_from_any_folder(tmp_path: Path) -> N
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr
     assert _listing(venv) == before, "callmart run wrote into its install"
 
-    summary = json.loads((SAMPLE_DIR / "expected" / "summary.json").read_text())
+    summary = json.loads((SAMPLE_DIR / "_expected" / "summary.json").read_text())
     assert (
         f"read {summary['records']} = loaded {summary['distinct_events']} "
         f"+ duplicates {summary['duplicates']} + quarantined {summary['quarantined']} "

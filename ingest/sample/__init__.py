@@ -1,4 +1,4 @@
-"""The Dialpad and MessageBird traffic simulator and the sample it ships (landing/, expected/).
+"""The Dialpad and MessageBird traffic simulator and the sample it ships (landing/, _expected/).
 
 Regenerate the bundled sample with `python -m ingest.sample.simulate --events 3000 --seed 7`.
 """

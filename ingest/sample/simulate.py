@@ -2,7 +2,7 @@
 
     python -m ingest.sample.simulate --events 3000 --seed 7 --out ingest/sample
 
-writes `landing/` (the files to ingest), `expected/` (conversations.ndjson, legs.ndjson,
+writes `landing/` (the files to ingest), `_expected/` (conversations.ndjson, legs.ndjson,
 scenarios.ndjson, summary.json) and `jwt_secret.txt` (the HS256 secret of the JWTs).
 
 Dialpad traffic comes first and draws from the seed's own random source, so its part of
@@ -223,8 +223,10 @@ def write_sample(
     """Write landing files, expected marts and the JWT secret under `out_dir`.
 
     Deterministic for a given (events, seed). Returns the summary (also written to
-    expected/summary.json).
+    _expected/summary.json).
     """
+    if events < 1:
+        raise ValueError(f"events must be 1 or more, not {events}")
     rng = random.Random(seed)
     ids = Ids(rng)
     sim = Sim(rng, ids, build_directory(rng, ids))
@@ -250,7 +252,7 @@ def write_sample(
         conversations, good, written, bad + mb_landing.bad, quirks, calls, mb_landing
     )
 
-    expected = out_dir / "expected"
+    expected = out_dir / "_expected"
     expected.mkdir(parents=True, exist_ok=True)
     rows: list[tuple[dict[str, Any], list[dict[str, Any]], str, list[str]]] = [
         (expected_conversation(c), expected_legs(c), c.flow, c.quirks) for c in conversations
