@@ -29,8 +29,12 @@ $(VENV)/.installed-test: pyproject.toml setup.py | $(BIN)/python
 run: setup-run
 	$(BIN)/callmart run
 
+# lint first (about 40 s): Python style and format, types, the SQL of models, macros and tests
 test: setup browser
-	$(BIN)/ruff check ingest tests
+	$(BIN)/ruff check ingest tests bench setup.py
+	$(BIN)/ruff format --check ingest tests bench setup.py
+	$(BIN)/mypy
+	$(BIN)/sqlfluff lint models macros tests/dbt --processes 2
 	$(BIN)/pytest
 
 # The report's screenshot test needs Debian's `chromium`. Installed only when it is missing and

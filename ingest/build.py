@@ -37,7 +37,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import duckdb
 
@@ -239,7 +239,7 @@ def _columns_changed(run_results: dict[str, object]) -> bool:
     """Whether an incremental model failed because its columns are not the stored table's."""
     return any(
         "schemas on this incremental model are out of sync" in str(result.get("message") or "")
-        for result in run_results.get("results", [])  # type: ignore[union-attr]
+        for result in cast("list[dict[str, object]]", run_results.get("results", []))
     )
 
 
@@ -262,7 +262,7 @@ def check_spark_installed() -> None:
 def _summarise(run_results: dict[str, object], success: bool, errors: list[str]) -> BuildSummary:
     summary = BuildSummary()
     failures: list[str] = []
-    for result in run_results.get("results", []):  # type: ignore[union-attr]
+    for result in cast("list[dict[str, object]]", run_results.get("results", [])):
         status = str(result["status"]).lower()
         node = str(result["unique_id"])
         name = _node_name(node)

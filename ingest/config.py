@@ -60,8 +60,9 @@ def _parse(text: str, where: str) -> dict[str, Any]:
         parsed = yaml.safe_load(text)
     except yaml.YAMLError as error:
         problem = getattr(error, "problem", None) or "not YAML"
-        raise ConfigError(f"{where}: {problem} (expected a mapping such as "
-                          "{reporting_timezone: Europe/Berlin})") from error
+        raise ConfigError(
+            f"{where}: {problem} (expected a mapping such as {{reporting_timezone: Europe/Berlin}})"
+        ) from error
     if parsed is None:
         return {}
     if not isinstance(parsed, dict):

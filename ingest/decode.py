@@ -101,7 +101,7 @@ def is_empty(value: object) -> bool:
     kind = type(value)
     if kind is int:  # the usual id
         return value == 0
-    if kind is str:
+    if type(value) is str:  # `kind is str` does not narrow `value` for mypy
         return value.strip() in _EMPTY_SCALARS
     if value is None:
         return True

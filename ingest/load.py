@@ -77,7 +77,7 @@ _UNITS |= {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
 def _commit_threads(con: duckdb.DuckDBPyConnection) -> int:
     """DuckDB threads for the commit: one per 450 MiB of its memory limit, at most one per
     core (the memory limit is the bound; a limit DuckDB reports in no known unit gets one)."""
-    (limit,) = con.execute("select current_setting('memory_limit')").fetchone()
+    [(limit,)] = con.execute("select current_setting('memory_limit')").fetchall()
     match = _SIZE.fullmatch(str(limit).strip())
     if match is None:
         return 1

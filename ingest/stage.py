@@ -351,7 +351,10 @@ class Stager:
         rejected: list[Rejected] = []
         for record in job.chunk.records():
             for outcome in self._decode(record):
-                (events if isinstance(outcome, Event) else rejected).append(outcome)
+                if isinstance(outcome, Event):
+                    events.append(outcome)
+                else:
+                    rejected.append(outcome)
         lineage = (
             pl.lit(job.file_index, dtype=pl.Int32).alias("file_index"),
             pl.lit(job.source_file).alias("source_file"),
@@ -432,14 +435,16 @@ def _write(frame: pl.DataFrame, folder: Path, name: str) -> None:
         frame.write_parquet(folder / f"{name}.parquet", compression="lz4", statistics=False)
 
 
-_QUARANTINE_SCHEMA = {
-    "source_line": pl.Int64,
-    "raw_text": pl.String,
-    "reason": pl.String,
-    "detail": pl.String,
-    "provider": pl.String,
-    "received_at": pl.Datetime("us"),
-}
+_QUARANTINE_SCHEMA = pl.Schema(
+    {
+        "source_line": pl.Int64(),
+        "raw_text": pl.String(),
+        "reason": pl.String(),
+        "detail": pl.String(),
+        "provider": pl.String(),
+        "received_at": pl.Datetime("us"),
+    }
+)
 
 
 def _rejected_frame(rejected: list[Rejected]) -> pl.DataFrame:
@@ -451,7 +456,7 @@ def _rejected_frame(rejected: list[Rejected]) -> pl.DataFrame:
         "provider": [r.provider for r in rejected],
         "received_at_ms": [r.received_at_ms for r in rejected],
     }
-    schema = {**_QUARANTINE_SCHEMA, "received_at_ms": pl.Int64}
+    schema = pl.Schema({**_QUARANTINE_SCHEMA, "received_at_ms": pl.Int64()})
     del schema["received_at"]
     return (
         pl.DataFrame(columns, schema=schema)
@@ -460,7 +465,7 @@ def _rejected_frame(rejected: list[Rejected]) -> pl.DataFrame:
             pl.from_epoch("received_at_ms", time_unit="ms").alias("received_at"),
         )
         .cast(_QUARANTINE_SCHEMA)
-    )  # type: ignore[arg-type]
+    )
 
 
 # A worker process keeps one Stager for its life (set up by `start_worker`).

@@ -40,7 +40,10 @@
     {%- for name in project_macros.keys() | sort -%}
         {%- do parts.append('macro.' ~ name ~ '=' ~ local_md5(project_macros[name].macro.macro_sql)) -%}
     {%- endfor -%}
-    {%- for name in ['reporting_timezone', 'service_level_seconds', 'short_abandon_seconds', 'open_leg_timeout_hours', 'repeat_contact_days'] -%}
+    {%- for name in [
+        'reporting_timezone', 'service_level_seconds', 'short_abandon_seconds', 'open_leg_timeout_hours',
+        'repeat_contact_days',
+    ] -%}
         {%- do parts.append('var.' ~ name ~ '=' ~ var(name, none)) -%}
     {%- endfor -%}
     {{- return(local_md5(parts | join('\n'))) -}}
@@ -291,7 +294,9 @@
         {{- return(none) -}}
     {%- endif -%}
     {%- set keys_columns = rebuild_set.get('keys_columns', rebuild_set.key) -%}
-    {{- return('(' ~ rebuild_set.key ~ ') in (select ' ~ keys_columns ~ ' from ' ~ ref(rebuild_set.keys_model) ~ ')') -}}
+    {{- return(
+        '(' ~ rebuild_set.key ~ ') in (select ' ~ keys_columns ~ ' from ' ~ ref(rebuild_set.keys_model) ~ ')'
+    ) -}}
 {%- endmacro %}
 
 

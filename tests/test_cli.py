@@ -119,9 +119,7 @@ def test_the_summary_adds_up_and_names_fields_no_column_holds(tmp_path: Path, ca
     assert "(kept in payload): ai_scorecard 3, new_flag 2" in out
 
 
-def test_sample_writes_traffic_and_its_answers_and_says_what_next(
-    tmp_path: Path, capsys
-) -> None:
+def test_sample_writes_traffic_and_its_answers_and_says_what_next(tmp_path: Path, capsys) -> None:
     out = tmp_path / "s"
     assert main(["sample", "--events", "200", "--seed", "3", "--out", str(out)]) == 0
     summary = json.loads((out / "_expected" / "summary.json").read_text())
@@ -207,7 +205,9 @@ def test_an_upgrade_that_changes_a_models_columns_rebuilds_in_full(
             if full
             else "Compilation Error ... The source and target schemas on this incremental model are out of sync!"
         )
-        results = {"results": [{"unique_id": "model.callmart.int_x", "status": status, "message": message}]}
+        results = {
+            "results": [{"unique_id": "model.callmart.int_x", "status": status, "message": message}]
+        }
         return (0 if full else 1), results, []
 
     monkeypatch.setattr("ingest.build._run_dbt", fake_dbt)

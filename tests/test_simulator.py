@@ -1268,7 +1268,11 @@ def test_dialpad_output_does_not_depend_on_messagebird(
         assert path.read_bytes() == (second / "landing" / path.name).read_bytes(), path.name
     for name in ("conversations.ndjson", "legs.ndjson"):
         rows = [
-            [row for row in read_ndjson(folder / "_expected" / name) if row["provider"] == "dialpad"]
+            [
+                row
+                for row in read_ndjson(folder / "_expected" / name)
+                if row["provider"] == "dialpad"
+            ]
             for folder in (first, second)
         ]
         assert rows[0] == rows[1], name

@@ -30,7 +30,9 @@
     {%- if strategy == 'delete+insert' -%}
         {{- return(spark_delete_insert_sql(source, target, unique_key)) -}}
     {%- endif -%}
-    {{- return(dbt.dbt_spark_get_incremental_sql(strategy, source, target, existing, unique_key, incremental_predicates)) -}}
+    {{- return(dbt.dbt_spark_get_incremental_sql(
+        strategy, source, target, existing, unique_key, incremental_predicates
+    )) -}}
 {%- endmacro %}
 
 
@@ -46,7 +48,9 @@
     {%- set previous = target.incorporate(path={'identifier': target.identifier ~ '__dbt_previous'}) -%}
     {%- set new = target.incorporate(path={'identifier': target.identifier ~ '__dbt_new'}) -%}
     {%- set file_format = config.get('file_format', 'parquet') -%}
-    {%- set replaced = ['coalesce((' ~ keys | join(', ') ~ ') in (select ' ~ keys | join(', ') ~ ' from ' ~ new ~ '), false)'] -%}
+    {%- set replaced = [
+        'coalesce((' ~ keys | join(', ') ~ ') in (select ' ~ keys | join(', ') ~ ' from ' ~ new ~ '), false)'
+    ] -%}
     {%- set rebuilt = rebuild_set_predicate() -%}
     {%- if rebuilt -%}
         {%- do replaced.append('coalesce(' ~ rebuilt ~ ', false)') -%}

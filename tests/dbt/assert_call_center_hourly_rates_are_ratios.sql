@@ -21,11 +21,13 @@ checks as (
         service_level,
         cast(answered_within_sl_count as double) / nullif(service_level_base_count, 0) as expected_service_level,
         abandonment_rate,
-        cast(abandoned_count - short_abandoned_count as double) / nullif(service_level_base_count, 0) as expected_abandonment_rate,
+        cast(abandoned_count - short_abandoned_count as double)
+            / nullif(service_level_base_count, 0) as expected_abandonment_rate,
         transfer_rate,
         cast(transferred_count as double) / nullif(handled_count, 0) as expected_transfer_rate,
         service_level_in_hours,
-        cast(answered_within_sl_in_hours_count as double) / nullif(service_level_in_hours_base_count, 0) as expected_service_level_in_hours,
+        cast(answered_within_sl_in_hours_count as double)
+            / nullif(service_level_in_hours_base_count, 0) as expected_service_level_in_hours,
         asa_ms,
         cast(speed_to_answer_ms_sum as double) / nullif(speed_to_answer_known_count, 0) as expected_asa_ms,
         aht_ms,

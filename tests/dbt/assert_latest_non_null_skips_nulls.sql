@@ -8,11 +8,11 @@ with observations as (
 
     select 'a' as group_key, 1 as sequence_number, 'first' as observed_value
     union all
-    select 'a', 2, 'second'
+    select 'a' as group_key, 2 as sequence_number, 'second' as observed_value
     union all
-    select 'a', 3, cast(null as {{ dbt.type_string() }})
+    select 'a' as group_key, 3 as sequence_number, cast(null as {{ dbt.type_string() }}) as observed_value
     union all
-    select 'b', 1, cast(null as {{ dbt.type_string() }})
+    select 'b' as group_key, 1 as sequence_number, cast(null as {{ dbt.type_string() }}) as observed_value
 
 ),
 

@@ -34,10 +34,11 @@ followers as (
     select provider, conversation_id, contact_number, started_at
     from stored_conversations
     where (provider, conversation_id) in (
-        select provider, conversation_id
-        from {{ this }}
-        where (provider, previous_conversation_id) in (
-            select provider, conversation_id from {{ ref('int_conversations_to_rebuild') }}
+        select stored_links.provider, stored_links.conversation_id
+        from {{ this }} as stored_links
+        where (stored_links.provider, stored_links.previous_conversation_id) in (
+            select rebuilt.provider, rebuilt.conversation_id
+            from {{ ref('int_conversations_to_rebuild') }} as rebuilt
         )
     )
 
@@ -137,7 +138,9 @@ final as (
         ) as is_repeat_contact,
         case
             when contact_number is not null
-                and {{ dbt.datediff(reporting_date('previous_contact_started_at'), reporting_date('started_at'), 'day') }}
+                and {{ dbt.datediff(
+                    reporting_date('previous_contact_started_at'), reporting_date('started_at'), 'day'
+                ) }}
                     <= {{ var('repeat_contact_days', 7) }}
                 then previous_contact_conversation_id
         end as previous_conversation_id
@@ -146,7 +149,7 @@ final as (
     where
         is_recomputed
         or coalesce(follows_recomputed, false)
-        or (provider, conversation_id) in (select provider, conversation_id from followers)
+        or (provider, conversation_id) in (select followers.provider, followers.conversation_id from followers)
     {%- endif %}
 
 )

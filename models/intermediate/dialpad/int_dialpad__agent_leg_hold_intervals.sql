@@ -61,7 +61,7 @@ agent_leg_holds as (
         holds.is_time_estimated
     from agent_legs
     inner join holds
-        on holds.leg_id = agent_legs.leg_id
+        on agent_legs.leg_id = holds.leg_id
 
     union all
 
@@ -75,7 +75,7 @@ agent_leg_holds as (
         holds.is_time_estimated
     from agent_legs
     inner join holds
-        on holds.leg_id = agent_legs.operated_entry_point_leg_id
+        on agent_legs.operated_entry_point_leg_id = holds.leg_id
 
 ),
 

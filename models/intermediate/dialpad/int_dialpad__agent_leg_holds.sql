@@ -21,7 +21,9 @@ with legs as (
 
 hold_intervals as (
 
-    {{ rebuild_scope(ref('int_dialpad__agent_leg_hold_intervals'), 'int_dialpad__legs_to_rebuild', key='agent_leg_id') }}
+    {{ rebuild_scope(
+        ref('int_dialpad__agent_leg_hold_intervals'), 'int_dialpad__legs_to_rebuild', key='agent_leg_id'
+    ) }}
 
 ),
 

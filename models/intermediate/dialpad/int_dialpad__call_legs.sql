@@ -53,7 +53,8 @@ legs_to_refresh as (
     cross join data_watermark
     where
         stored_legs.reported_ended_at is null
-        and stored_legs.last_event_at >= {{ open_leg_refresh_cutoff('dialpad_data_watermark_at', 'data_watermark.watermark_at') }}
+        and stored_legs.last_event_at
+            >= {{ open_leg_refresh_cutoff('dialpad_data_watermark_at', 'data_watermark.watermark_at') }}
 
 ),
 {%- endif %}
@@ -62,7 +63,7 @@ events as (
 
     select * from all_events
     {%- if is_incremental() %}
-    where leg_id in (select leg_id from legs_to_refresh)
+    where leg_id in (select legs_to_refresh.leg_id from legs_to_refresh)
     {%- endif %}
 
 ),
@@ -91,7 +92,7 @@ picked as (
         {%- for group_name, columns in attribute_groups.items() %}
         max(
             case
-                when {% for column in columns %}prioritised.{{ column }} is not null{% if not loop.last %} or {% endif %}{% endfor %}
+                when {% for column in columns %}prioritised.{{ column }} is not null{% if not loop.last %} or {% endif %}{% endfor %}  -- noqa: LT05
                     then prioritised.attribute_priority
             end
         ) over (partition by prioritised.leg_id) as {{ group_name }}_priority,
@@ -205,7 +206,9 @@ final as (
         aggregated.master_call_id,
         aggregated.entry_point_call_id,
         aggregated.operator_call_id,
-        {%- for column in attribute_groups['target'] + attribute_groups['contact'] + attribute_groups['entry_point_target'] %}
+        {%- for column in (
+            attribute_groups['target'] + attribute_groups['contact'] + attribute_groups['entry_point_target']
+        ) %}
         aggregated.{{ column }},
         {%- endfor %}
         aggregated.started_at,

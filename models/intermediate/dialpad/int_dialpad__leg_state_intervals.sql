@@ -123,12 +123,12 @@ bounded_intervals as (
         with_next.state_number,
         with_next.state,
         with_next.entered_at,
-        case
-            when with_next.next_entered_at is not null then with_next.next_entered_at
+        coalesce(
+            with_next.next_entered_at,
             -- the leg's end as reported, even before the interval's own first event (then its
             -- duration is unknown: null, never negative)
-            else legs.ended_at
-        end as exited_at,
+            legs.ended_at
+        ) as exited_at,
         (
             with_next.is_entered_at_estimated
             or coalesce(with_next.is_next_entered_at_estimated, false)

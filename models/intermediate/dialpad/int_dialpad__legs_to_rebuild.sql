@@ -44,7 +44,8 @@ refreshed_legs as (
     cross join data_watermark
     where
         legs.reported_ended_at is null
-        and legs.last_event_at >= {{ open_leg_refresh_cutoff('dialpad_data_watermark_at', 'data_watermark.watermark_at') }}
+        and legs.last_event_at
+            >= {{ open_leg_refresh_cutoff('dialpad_data_watermark_at', 'data_watermark.watermark_at') }}
 
 ),
 

@@ -16,7 +16,8 @@ final as (
         legs.conversation_id
     from legs
     where (legs.provider, legs.conversation_id) in (
-        select provider, conversation_id from {{ ref('int_conversations_to_rebuild') }}
+        select rebuilt.provider, rebuilt.conversation_id
+        from {{ ref('int_conversations_to_rebuild') }} as rebuilt
     )
 
 )

@@ -53,7 +53,7 @@ starting_intervals as (
         1 as state_order,
         'starting' as state,
         created_at as entered_at,
-        case when rang_at is not null then rang_at else pre_answer_end_at end as exited_at,
+        coalesce(rang_at, pre_answer_end_at) as exited_at,
         rang_at is null and is_pre_answer_end_estimated as is_time_estimated
     from bounded
     where

@@ -51,8 +51,12 @@ center_ranges as (
     select
         centers.call_center_id,
         centers.time_zone,
-        cast({{ dbt.dateadd('day', -1, 'cast(' ~ utc_to_local('min(offer_instants.instant_at)', 'centers.time_zone') ~ ' as date)') }} as date) as first_local_date,
-        cast({{ dbt.dateadd('day', 1, 'cast(' ~ utc_to_local('max(offer_instants.instant_at)', 'centers.time_zone') ~ ' as date)') }} as date) as last_local_date
+        cast({{ dbt.dateadd(
+            'day', -1, 'cast(' ~ utc_to_local('min(offer_instants.instant_at)', 'centers.time_zone') ~ ' as date)'
+        ) }} as date) as first_local_date,
+        cast({{ dbt.dateadd(
+            'day', 1, 'cast(' ~ utc_to_local('max(offer_instants.instant_at)', 'centers.time_zone') ~ ' as date)'
+        ) }} as date) as last_local_date
     from centers
     inner join offer_instants
         on centers.call_center_id = offer_instants.call_center_id
@@ -73,7 +77,9 @@ local_days as (
     select
         center_ranges.call_center_id,
         center_ranges.time_zone,
-        cast({{ dbt.dateadd('day', 'day_numbers.generated_number - 1', 'center_ranges.first_local_date') }} as date) as local_date
+        cast(
+            {{ dbt.dateadd('day', 'day_numbers.generated_number - 1', 'center_ranges.first_local_date') }} as date
+        ) as local_date
     from center_ranges
     cross join day_numbers
     where

@@ -49,8 +49,8 @@ answer_overlaps as (
     from offers
     inner join intervals
         on offers.call_center_id = intervals.call_center_id
-        and intervals.open_at < offers.answered_at
-        and intervals.close_at > offers.wait_start_at
+        and offers.answered_at > intervals.open_at
+        and offers.wait_start_at < intervals.close_at
     group by offers.provider, offers.offer_id
 
 ),
@@ -67,8 +67,8 @@ wait_overlaps as (
     from offers
     inner join intervals
         on offers.call_center_id = intervals.call_center_id
-        and intervals.open_at < offers.wait_end_at
-        and intervals.close_at > offers.wait_start_at
+        and offers.wait_end_at > intervals.open_at
+        and offers.wait_start_at < intervals.close_at
     group by offers.provider, offers.offer_id
 
 ),
@@ -81,8 +81,8 @@ offered_while_open as (
     from offers
     inner join intervals
         on offers.call_center_id = intervals.call_center_id
-        and intervals.open_at <= offers.offered_at
-        and intervals.close_at > offers.offered_at
+        and offers.offered_at >= intervals.open_at
+        and offers.offered_at < intervals.close_at
 
 ),
 

@@ -153,7 +153,7 @@ quarantine_facts as (
         sum(case when is_open then 1 else 0 end) as open_quarantine_count,
         sum(
             case
-                when is_open and reason in ('{{ failed_file_reasons | join("', '") }}') then 1
+                when is_open and reason in ('{{ failed_file_reasons | join("', '") }}') then 1  -- noqa: LT05
                 else 0
             end
         ) as failed_file_count

@@ -98,7 +98,9 @@ leg_facts as (
         -- null (unknown, never negative) when the leg connected before it rang or started
         case
             when agent_legs.is_agent_offered_leg and agent_legs.connected_at is not null
-                then {{ nonnegative_ms_between('coalesce(agent_legs.rang_at, agent_legs.started_at)', 'agent_legs.connected_at') }}
+                then {{ nonnegative_ms_between(
+                    'coalesce(agent_legs.rang_at, agent_legs.started_at)', 'agent_legs.connected_at'
+                ) }}
         end as answer_delay_ms
     from agent_legs
     left join entry_points
@@ -217,7 +219,9 @@ final as (
         cast(aggregated.outbound_connected_leg_count as {{ dbt.type_int() }}) as outbound_connected_leg_count,
         cast(aggregated.handled_leg_count as {{ dbt.type_int() }}) as handled_leg_count,
         cast(aggregated.conversations_handled_count as {{ dbt.type_int() }}) as conversations_handled_count,
-        cast(aggregated.conversations_as_first_agent_count as {{ dbt.type_int() }}) as conversations_as_first_agent_count,
+        cast(
+            aggregated.conversations_as_first_agent_count as {{ dbt.type_int() }}
+        ) as conversations_as_first_agent_count,
         cast(aggregated.conversations_as_last_agent_count as {{ dbt.type_int() }}) as conversations_as_last_agent_count,
         cast(aggregated.first_contact_resolved_count as {{ dbt.type_int() }}) as first_contact_resolved_count,
         cast(aggregated.first_contact_resolved_count as double)

@@ -57,7 +57,9 @@ aggregated as (
         count(*) as offered_count,
         sum(case when offer_outcome = 'answered' then 1 else 0 end) as answered_count,
         sum(case when offer_outcome = 'abandoned' then 1 else 0 end) as abandoned_count,
-        sum(case when offer_outcome = 'abandoned' and rung_agent_count > 0 then 1 else 0 end) as abandoned_after_ring_count,
+        sum(
+            case when offer_outcome = 'abandoned' and rung_agent_count > 0 then 1 else 0 end
+        ) as abandoned_after_ring_count,
         sum(case when is_short_abandon then 1 else 0 end) as short_abandoned_count,
         sum(case when offer_outcome = 'voicemail' then 1 else 0 end) as voicemail_count,
         sum(case when offer_outcome = 'overflow' then 1 else 0 end) as overflow_count,
@@ -115,7 +117,9 @@ final as (
         cast(in_progress_count as {{ dbt.type_int() }}) as in_progress_count,
         cast(answered_within_sl_count as {{ dbt.type_int() }}) as answered_within_sl_count,
         cast({{ var('service_level_seconds', 20) }} as {{ dbt.type_int() }}) as service_level_seconds,
-        cast(offered_count - in_progress_count - short_abandoned_count as {{ dbt.type_int() }}) as service_level_base_count,
+        cast(
+            offered_count - in_progress_count - short_abandoned_count as {{ dbt.type_int() }}
+        ) as service_level_base_count,
         cast(answered_within_sl_count as double)
             / nullif(offered_count - in_progress_count - short_abandoned_count, 0) as service_level,
         cast(abandoned_count - short_abandoned_count as double)

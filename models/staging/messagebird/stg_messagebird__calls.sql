@@ -11,7 +11,7 @@ with source as (
     select * from {{ source('raw_messagebird', 'messagebird_calls') }}
     {%- if is_incremental() %}
     where call_id in (
-        select call_id from {{ source('raw_messagebird', 'messagebird_calls') }}
+        select loaded_copies.call_id from {{ source('raw_messagebird', 'messagebird_calls') }} as loaded_copies
         where {{ loaded_since_last_build('loaded_at', 'messagebird_calls_loaded_at') }}
     )
     {%- endif %}

@@ -13,7 +13,7 @@ with source as (
     select * from {{ source('raw_messagebird', 'messagebird_legs') }}
     {%- if is_incremental() %}
     where leg_id in (
-        select leg_id from {{ source('raw_messagebird', 'messagebird_legs') }}
+        select loaded_copies.leg_id from {{ source('raw_messagebird', 'messagebird_legs') }} as loaded_copies
         where {{ loaded_since_last_build('loaded_at', 'messagebird_legs_loaded_at') }}
     )
     {%- endif %}
