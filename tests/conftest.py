@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import json
+import os
+import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -81,9 +84,21 @@ def _dbt_artifacts_apart(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 @pytest.fixture(scope="session")
 def sample_warehouse(tmp_path_factory: pytest.TempPathFactory, _dbt_artifacts_apart: None) -> Path:
-    """The bundled sample through `callmart run`, built once per test session; read it only."""
-    db = tmp_path_factory.mktemp("sample") / "warehouse.duckdb"
-    assert main(["run", "--quiet", "--db", str(db)]) == 0
+    """The bundled sample through `callmart run`, built once per test run and shared by the
+    pytest workers (the first to ask builds it, under a lock, while the others wait: one build
+    of about a minute instead of one per worker); read it only."""
+    run_folder = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        run_folder = run_folder.parent  # the workers' folders share this run's parent
+    shared = run_folder / "sample"
+    db = shared / "warehouse.duckdb"
+    with open(run_folder / "sample.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (shared / "built").exists():
+            shutil.rmtree(shared, ignore_errors=True)  # a build that failed part-way
+            shared.mkdir()
+            assert main(["run", "--quiet", "--db", str(db)]) == 0
+            (shared / "built").touch()
     return db
 
 
@@ -114,14 +129,27 @@ def query(db: Path) -> Callable[[str], list[tuple[Any, ...]]]:
     return run
 
 
+# The files that take longest (seconds of one worker, measured 2026-12-03 on two cores),
+# longest first; the rest follow in their own order.
+_LONGEST_FIRST = (
+    "test_incremental.py",  # ~400
+    "test_spark_parity.py",  # ~320
+    "test_dbt_unit_tests.py",  # ~320 (Spark's unit tests ~250)
+    "test_determinism.py",  # ~240
+    "test_messagebird_models.py",  # ~160
+    "test_spark_kpi_parity.py",  # ~120
+    "test_config.py",  # ~100
+    "test_publish.py",  # ~90
+    "test_kpis.py",  # ~80
+    "test_report.py",  # ~55
+    "test_analyst_queries.py",  # ~50
+    "test_wheel.py",  # ~45
+)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The Spark tests first, the longest file (the two-batch parity test) leading, then the
-    installed wheel's test (about 40 s in one file): the pytest workers (pyproject.toml) take
-    one file at a time, so they start on these and share out the rest while they run."""
-    items.sort(
-        key=lambda item: (
-            item.get_closest_marker("spark") is None,
-            item.path.name != "test_spark_parity.py",
-            item.path.name != "test_wheel.py",
-        )
-    )
+    """The longest files first: the pytest workers (pyproject.toml) take one file at a time,
+    so they start on these and share out the short ones at the end, and no long file starts
+    last and runs alone."""
+    rank = {name: place for place, name in enumerate(_LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))

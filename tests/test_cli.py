@@ -79,6 +79,16 @@ def test_db_defaults_to_the_environment_then_the_working_directory(
     assert (tmp_path / "env.duckdb").is_file()
 
 
+def test_version_is_the_packages(capsys) -> None:
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"callmart {project['project']['version']}\n"
+
+
 def test_help_explains_every_option(capsys) -> None:
     with pytest.raises(SystemExit):
         main(["run", "--help"])
@@ -216,36 +226,3 @@ def test_an_upgrade_that_changes_a_models_columns_rebuilds_in_full(
     assert main(["build", "--db", str(tmp_path / "w.duckdb")]) == 0
     assert ["--full-refresh" in args for args in calls] == [False, True]
     assert "rebuilt in full" in capsys.readouterr().out
-
-
-def test_run_is_quiet_by_default_verbose_when_asked_and_never_coloured(tmp_path: Path) -> None:
-    """Not on a terminal: the load's and the build's summaries alone; --verbose adds dbt's line
-    per node; --json prints one document on stdout (dbt's lines then go to stderr); no colour
-    codes anywhere."""
-    call = {"call_id": 5001, "direction": "inbound", "date_started": 1_772_442_000_000}
-    lines = [
-        {**call, "state": "calling", "event_timestamp": 1_772_442_000_000},
-        {**call, "state": "hangup", "event_timestamp": 1_772_442_030_000,
-         "date_ended": 1_772_442_030_000},
-    ]  # fmt: skip
-    (tmp_path / "a.ndjson").write_text("".join(f"{json.dumps(line)}\n" for line in lines))
-
-    quiet = _run("run", "--db", "w.duckdb", "a.ndjson", cwd=tmp_path)
-    assert quiet.returncode == 0, quiet.stderr
-    printed = quiet.stdout.splitlines()
-    assert printed[0] == f"ingest: 1 file (0 unchanged, skipped) into {tmp_path / 'w.duckdb'}"
-    assert printed[1] == "  read 2 = loaded 2 + duplicates 0 + quarantined 0 + pending 0"
-    assert printed[2].startswith("build: ")
-    assert printed[2].endswith(f"marts published to {tmp_path / 'w.marts.duckdb'}")
-    assert all(line.startswith("  warn: ") for line in printed[3:])
-    assert quiet.stderr == ""
-
-    verbose = _run("build", "--db", "w.duckdb", "--verbose", "--json", cwd=tmp_path)
-    assert verbose.returncode == 0, verbose.stderr
-    summary = json.loads(verbose.stdout)
-    assert summary["command"] == "build" and summary["ok"] is True
-    assert summary["build"]["published"] == str(tmp_path / "w.marts.duckdb")
-    assert summary["build"]["models"] > 0 and summary["build"]["vars"] == {}
-    assert " OK created sql incremental model marts.fct_conversations " in verbose.stderr
-    assert "Done. PASS=" in verbose.stderr
-    assert "\x1b" not in quiet.stdout + verbose.stdout + verbose.stderr

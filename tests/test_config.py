@@ -16,6 +16,9 @@ UTC-5 before 2026-03-08 07:00 UTC and UTC-4 after (spring forward).
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -38,14 +41,24 @@ def _hours(db: Path) -> list[tuple[object, ...]]:
         ).fetchall()
 
 
-def test_callmart_yml_then_vars_over_it_then_another_zone(tmp_path: Path, capsys) -> None:
+def _callmart(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """callmart as a scheduler runs it: its output a pipe, not a terminal."""
+    return subprocess.run(
+        [sys.executable, "-m", "ingest.cli", *args], cwd=cwd, capture_output=True, text=True
+    )
+
+
+def test_callmart_yml_then_vars_over_it_then_another_zone(tmp_path: Path) -> None:
+    """The settings, and the output a scheduler gets (docs/contract.md §1): the load's and the
+    build's summaries alone by default; with --verbose dbt's line per node; with --json one
+    document on stdout (dbt's lines then on stderr); no colour codes in a pipe."""
     db = tmp_path / "warehouse.duckdb"
     (tmp_path / "callmart.yml").write_text(
         "# settings of this warehouse\nreporting_timezone: Asia/Kolkata\nservice_level_seconds: 50\n"
     )
     # the file's zone and threshold, with the flag's threshold over the file's
-    assert main(["run", "--db", str(db), "--quiet", "--vars", "{service_level_seconds: 10}",
-                 str(EVENTS)]) == 0  # fmt: skip
+    quiet = _callmart("run", "--vars", "{service_level_seconds: 10}", str(EVENTS), cwd=tmp_path)
+    assert quiet.returncode == 0, quiet.stderr
     assert _hours(db) == [
         # 06:30 UTC is 12:00 IST: the local hour began at 06:30 UTC; abandoned
         ("2026-03-08 06:30", "2026-03-08 12:00", "2026-03-08", "Asia/Kolkata", 10, 0, 0.0),
@@ -56,15 +69,32 @@ def test_callmart_yml_then_vars_over_it_then_another_zone(tmp_path: Path, capsys
         # 15:00 UTC is 20:30 IST; 5 s <= 10 s
         ("2026-03-10 14:30", "2026-03-10 20:00", "2026-03-10", "Asia/Kolkata", 10, 1, 1.0),
     ]
+    printed = quiet.stdout.splitlines()
+    records = len(EVENTS.read_text().splitlines())
+    assert printed[0] == f"ingest: 1 file (0 unchanged, skipped) into {db}"
+    assert (
+        printed[1]
+        == f"  read {records} = loaded {records} + duplicates 0 + quarantined 0 + pending 0"
+    )
+    assert printed[2].startswith("build: ")
+    assert printed[2].endswith(f"marts published to {tmp_path / 'warehouse.marts.duckdb'}")
+    assert all(line.startswith("  warn: ") for line in printed[3:])
+    assert quiet.stderr == ""
 
     # the file gone and another zone given: the stored rows are recomputed, none kept
     (tmp_path / "callmart.yml").unlink()
-    capsys.readouterr()
-    assert main(["build", "--db", str(db), "--json", "--vars",
-                 '{"reporting_timezone": "America/New_York"}']) == 0  # fmt: skip
-    summary = json.loads(capsys.readouterr().out)
-    assert summary["ok"] is True
+    zone = '{"reporting_timezone": "America/New_York"}'
+    verbose = _callmart("build", "--verbose", "--json", "--vars", zone, cwd=tmp_path)
+    assert verbose.returncode == 0, verbose.stderr
+    summary = json.loads(verbose.stdout)
+    assert summary["command"] == "build" and summary["ok"] is True
     assert summary["build"]["vars"] == {"reporting_timezone": "America/New_York"}
+    assert summary["build"]["published"] == str(tmp_path / "warehouse.marts.duckdb")
+    assert re.search(
+        r"\d+ of \d+ OK created sql \w+ model marts\.agg_call_center_hourly", verbose.stderr
+    )
+    assert "Done. PASS=" in verbose.stderr
+    assert "\x1b" not in quiet.stdout + verbose.stdout + verbose.stderr
     assert _hours(db) == [
         # 06:30 UTC is 01:30 EST (before the jump): the 01:00 hour began at 06:00 UTC
         ("2026-03-08 06:00", "2026-03-08 01:00", "2026-03-08", "America/New_York", 20, 0, 0.0),
