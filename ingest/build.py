@@ -133,13 +133,17 @@ def run_dbt_build(
     settings: dict[str, Any] | None = None,
     output: DbtOutput | None = None,
     spark: SparkTarget | None = None,
+    data_tests: bool = True,
 ) -> BuildSummary:
     """`dbt build` (seeds, models and data tests; no unit tests) on `db`, or on Spark when
-    `spark` is given, with `settings` as dbt vars (ingest/config.py); BuildError on failure."""
+    `spark` is given, with `settings` as dbt vars (ingest/config.py); BuildError on failure.
+    `data_tests=False` builds seeds and models alone (a caller that checks the marts itself)."""
     project = project_dir()
     output = output or DbtOutput()
     args = ["build", "--project-dir", str(project), "--profiles-dir", str(project)]
     args += ["--exclude-resource-type", "unit_test", "--log-format", "json", "--no-use-colors"]
+    if not data_tests:
+        args += ["--exclude-resource-type", "test"]
     if settings:
         args += ["--vars", json.dumps(settings)]
     env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
