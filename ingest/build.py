@@ -34,6 +34,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -195,6 +196,7 @@ def _run_dbt(
     results = Path(env["DBT_TARGET_PATH"]) / "run_results.json"
     results.unlink(missing_ok=True)
     errors: list[str] = []
+    stray: deque[str] = deque(maxlen=3)  # the last lines that were not dbt's log (a traceback)
     with subprocess.Popen(
         [sys.executable, "-c", _DBT, *args],
         env=env,
@@ -213,6 +215,8 @@ def _run_dbt(
             if output.verbose:
                 print(message, file=output.echo, flush=True)
             if event is None:
+                if message.strip():
+                    stray.append(_one_line(message))
                 continue
             if event["info"].get("level") == "error" and message.strip():
                 errors.append(_one_line(message))
@@ -223,7 +227,8 @@ def _run_dbt(
                 output.progress(done, max(total, done))
         returncode = child.wait()
     if not results.is_file():
-        why = f": {'; '.join(errors[:3])}" if errors else f" (exit status {returncode})"
+        shown = errors[:3] or list(stray)
+        why = f": {'; '.join(shown)}" if shown else f" (exit status {returncode})"
         raise BuildError(f"dbt build could not run{why}")
     return returncode, json.loads(results.read_text()), errors
 

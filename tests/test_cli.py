@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +13,8 @@ import pytest
 
 from ingest.cli import main
 from ingest.load import connect
+
+PROJECT = Path(__file__).resolve().parent.parent
 
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -226,3 +230,29 @@ def test_an_upgrade_that_changes_a_models_columns_rebuilds_in_full(
     assert main(["build", "--db", str(tmp_path / "w.duckdb")]) == 0
     assert ["--full-refresh" in args for args in calls] == [False, True]
     assert "rebuilt in full" in capsys.readouterr().out
+
+
+def test_a_model_dbt_cannot_compile_is_named_in_one_line(tmp_path: Path) -> None:
+    """A model dbt cannot even parse: dbt stops before it writes run_results.json, and its own
+    error line, not a bare exit status, says what and where."""
+    project = tmp_path / "project"
+    for name in ("models", "macros", "seeds", "tests/dbt"):
+        shutil.copytree(PROJECT / name, project / name)
+    for name in ("dbt_project.yml", "profiles.yml"):
+        shutil.copyfile(PROJECT / name, project / name)
+    broken = project / "models" / "marts" / "calls" / "dim_agents.sql"
+    broken.write_text(broken.read_text() + "\n{{ no_such_macro( }}\n")
+    db = tmp_path / "w.duckdb"
+    connect(db).close()
+    result = subprocess.run(
+        [sys.executable, "-m", "ingest.cli", "build", "--db", str(db)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CALLMART_PROJECT_DIR": str(project)},
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("callmart: error: dbt build could not run: ")
+    assert result.stderr.count("\n") == 1
+    assert "dim_agents.sql" in result.stderr and "no_such_macro" in result.stderr
