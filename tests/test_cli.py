@@ -256,3 +256,32 @@ def test_a_model_dbt_cannot_compile_is_named_in_one_line(tmp_path: Path) -> None
     assert result.stderr.startswith("callmart: error: dbt build could not run: ")
     assert result.stderr.count("\n") == 1
     assert "dim_agents.sql" in result.stderr and "no_such_macro" in result.stderr
+
+
+def test_run_json_is_one_document_with_the_load_and_the_build(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """`run --json` for a scheduler: the load's counts and the build's, in one document on
+    stdout and nothing else there (the build is dbt's: stood in for here)."""
+    from ingest.build import BuildSummary
+
+    def fake_build(db, full_refresh, *, settings, output):  # type: ignore[no-untyped-def]
+        return BuildSummary(models=3, tests_passed=7, published=str(db), vars=settings)
+
+    monkeypatch.setattr("ingest.cli.run_dbt_build", fake_build)
+    call = {"call_id": 7001, "date_started": 1_772_442_000_000}
+    # an event, its copy, and a JSON string (valid JSON, not an object)
+    lines = [{**call, "state": "calling"}, {**call, "state": "calling"}, "an event?"]
+    (tmp_path / "a.ndjson").write_text("".join(f"{json.dumps(line)}\n" for line in lines))
+    db = tmp_path / "w.duckdb"
+    args = ["run", "--db", str(db), "--json", "--vars", "{service_level_seconds: 30}"]
+    assert main([*args, str(tmp_path / "a.ndjson")]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["command"] == "run" and document["ok"] is True
+    loaded = document["ingest"]
+    assert (loaded["read"], loaded["loaded"], loaded["duplicates"]) == (3, 1, 1)
+    assert (loaded["quarantined"], loaded["pending"]) == (1, 0)
+    assert loaded["quarantined_by_reason"] == {"not_an_object": 1}
+    assert loaded["into"] == str(db) and loaded["files"] == 1
+    assert document["build"]["models"] == 3 and document["build"]["tests_passed"] == 7
+    assert document["build"]["vars"] == {"service_level_seconds": 30}
