@@ -173,7 +173,8 @@ def run_dbt_build(
         # and a changed project recomputes every key anyway (macros/incremental.sql)
         returncode, run_results, errors = _run_dbt([*args, "--full-refresh"], env, cwd, output)
         rebuilt = True
-    summary = _summarise(run_results, returncode == 0, errors)
+    described = _test_descriptions(Path(env["DBT_TARGET_PATH"]) / "manifest.json")
+    summary = _summarise(run_results, returncode == 0, errors, described)
     summary.rebuilt_in_full = rebuilt
     summary.vars = dict(settings or {})
     if spark is None:
@@ -268,17 +269,25 @@ def check_spark_installed() -> None:
         raise CallmartError("--target spark needs Java 17 (java on PATH, or JAVA_HOME)")
 
 
-def _summarise(run_results: dict[str, object], success: bool, errors: list[str]) -> BuildSummary:
+def _summarise(
+    run_results: dict[str, object],
+    success: bool,
+    errors: list[str],
+    described: dict[str, str] | None = None,
+) -> BuildSummary:
+    """Counts, warnings and failures of a build. A data test that warns or fails is named with
+    its rows and, where its YAML describes it, what it found (tests/dbt/_singular_tests.yml):
+    `assert_x: 1 row: legs whose ...`; else dbt's own message."""
+    described = described or {}
     summary = BuildSummary()
     failures: list[str] = []
     for result in cast("list[dict[str, object]]", run_results.get("results", [])):
         status = str(result["status"]).lower()
         node = str(result["unique_id"])
         name = _node_name(node)
-        if status in _FAILED:
-            failures.append(f"{name}: {_one_line(result.get('message') or status)}")
-        elif status == "warn":
-            summary.warnings.append(f"{name}: {_one_line(result.get('message') or 'warn')}")
+        if status in _FAILED or status == "warn":
+            told = _outcome(result, described.get(node), status)
+            (summary.warnings if status == "warn" else failures).append(f"{name}: {told}")
         elif node.startswith("model.") and status == "success":
             summary.models += 1
         elif node.startswith(("test.", "unit_test.")) and status == "pass":
@@ -288,6 +297,26 @@ def _summarise(run_results: dict[str, object], success: bool, errors: list[str])
         more = f" (and {len(failures) - 3} more)" if len(failures) > 3 else ""
         raise BuildError(f"dbt build failed: {shown}{more}")
     return summary
+
+
+def _outcome(result: dict[str, object], description: str | None, status: str) -> str:
+    rows = result.get("failures")
+    if description and isinstance(rows, int) and rows > 0:
+        return f"{rows} {'row' if rows == 1 else 'rows'}: {_one_line(description)}"
+    return _one_line(result.get("message") or status)
+
+
+def _test_descriptions(manifest: Path) -> dict[str, str]:
+    """unique_id -> description of the project's data tests that have one (dbt's manifest)."""
+    try:
+        nodes = json.loads(manifest.read_text()).get("nodes", {})
+    except (OSError, ValueError):
+        return {}
+    return {
+        unique_id: str(node["description"])
+        for unique_id, node in nodes.items()
+        if unique_id.startswith("test.") and node.get("description")
+    }
 
 
 def _node_name(unique_id: str) -> str:

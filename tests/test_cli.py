@@ -285,3 +285,31 @@ def test_run_json_is_one_document_with_the_load_and_the_build(
     assert loaded["into"] == str(db) and loaded["files"] == 1
     assert document["build"]["models"] == 3 and document["build"]["tests_passed"] == 7
     assert document["build"]["vars"] == {"service_level_seconds": 30}
+
+
+def test_a_warning_says_in_words_what_the_data_test_found(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """A warned data test is named with its rows and its description (from dbt's manifest,
+    written by the build); a test without a description keeps dbt's message."""
+    leg_times = "test.callmart.assert_call_leg_times_in_order"
+    run_results = {
+        "results": [
+            {"unique_id": leg_times, "status": "warn", "failures": 2, "message": "Got 2 results"},
+            {"unique_id": "test.callmart.accepted_values_x.1", "status": "warn", "failures": 1,
+             "message": "Got 1 result, configured to warn if != 0"},
+        ]
+    }  # fmt: skip
+    target = tmp_path / "target"
+    target.mkdir()
+    manifest = {"nodes": {leg_times: {"description": "legs whose vendor times are out of order"}}}
+    (target / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setenv("DBT_TARGET_PATH", str(target))
+    monkeypatch.setattr("ingest.build._run_dbt", lambda *args: (0, run_results, []))
+    monkeypatch.setattr("ingest.build.publish_marts", lambda db: db)
+    connect(tmp_path / "w.duckdb").close()
+    assert main(["build", "--db", str(tmp_path / "w.duckdb")]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        "  warn: assert_call_leg_times_in_order: 2 rows: legs whose vendor times are out of order",
+        "  warn: accepted_values_x: Got 1 result, configured to warn if != 0",
+    ]
