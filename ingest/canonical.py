@@ -27,6 +27,13 @@ _DECODER = msgspec.json.Decoder(float_hook=msgspec.Raw)
 _ENCODER = msgspec.json.Encoder(order="sorted")
 
 
+# msgspec alone, for a whole column of lines (`ingest.plain`): bound C methods, so that a `map`
+# over a chunk runs no Python per line. They raise where `loads` and `canonical_json` would take
+# the standard library's path; a line they refuse is decoded by those.
+parse = _DECODER.decode
+write = _ENCODER.encode
+
+
 class TooDeep(ValueError):
     """JSON nested deeper than the parsers go (no real payload is): never loaded as data."""
 

@@ -139,7 +139,11 @@ def flatten(
 ) -> pl.DataFrame:
     """Rows for `table` (docs/contract.md §7 and §8), the lineage columns kept, plus
     `reject_reason`/`reject_detail` for rows that cannot be loaded."""
-    text = extract_fields(con, events, table)
+    return type_fields(extract_fields(con, events, table), window, table)
+
+
+def type_fields(text: pl.DataFrame, window: TimeWindow, table: RawTable) -> pl.DataFrame:
+    """`flatten`'s second step: the fields `extract_fields` pulled out, typed."""
     if table.key != "event_hash":
         text = text.rename({"event_hash": table.key})
     typed, checks = _typed_columns(table)

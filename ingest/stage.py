@@ -14,6 +14,7 @@ big the files are, and a killed load leaves only a staging folder behind.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections import Counter
@@ -29,7 +30,8 @@ import polars as pl
 from ingest.children import die_with_parent
 from ingest.decode import Decoder, Event, Kind, Rejected
 from ingest.errors import FAILED_FILE_REASONS_SQL, FileFailed, QuarantineReason
-from ingest.flatten import events_frame, flatten
+from ingest.flatten import events_frame, extract_fields, flatten, type_fields
+from ingest.plain import PlainLines, is_plain_dialpad_event, plain_lines
 from ingest.raw_tables import DIALPAD_CALL_EVENTS, MESSAGEBIRD_CALLS, MESSAGEBIRD_LEGS, RawTable
 from ingest.read import (
     CHUNK_RECORDS,
@@ -335,10 +337,15 @@ def load_time() -> datetime:
 
 
 class Stager:
-    """Stages chunks; holds the decoder and an in-memory DuckDB for `json_transform`."""
+    """Stages chunks; holds the decoder and an in-memory DuckDB for `json_transform`.
 
-    def __init__(self, decoder: Decoder) -> None:
+    `plain_path` takes plain JSON event lines column-wise (`ingest.plain`); without it every
+    record takes the per-record path (the differential tests run both).
+    """
+
+    def __init__(self, decoder: Decoder, plain_path: bool = True) -> None:
         self._decoder = decoder
+        self._plain_path = plain_path
         self._con = duckdb.connect()
         self._con.execute("set threads = 1")  # one stager per core does the parallelism
 
@@ -347,9 +354,26 @@ class Stager:
 
     def stage(self, job: ChunkJob) -> Staged:
         """Write the chunk's rows to Parquet files under `job.folder`."""
+        # A chunk allocates some million containers and frees them together, none in a cycle:
+        # the cyclic collector would walk them again and again for nothing (measured: it took
+        # half of msgspec's parsing time)
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._stage(job)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _stage(self, job: ChunkJob) -> Staged:
+        plain = plain_lines(job.chunk) if self._plain_path else None
+        fast, fast_keys = (
+            (None, Counter[tuple[str, ...]]()) if plain is None else self._plain(plain)
+        )
+        records = job.chunk.records() if plain is None else plain.others
         events: list[Event] = []
         rejected: list[Rejected] = []
-        for record in job.chunk.records():
+        for record in records:
             for outcome in self._decode(record):
                 if isinstance(outcome, Event):
                     events.append(outcome)
@@ -361,22 +385,49 @@ class Stager:
             # with file_index and source_line, tells apart equal elements of one line's list
             pl.int_range(pl.len(), dtype=pl.Int32).alias("copy_index"),
         )
-        staged = Staged(read=len(events) + len(rejected))
+        staged = Staged(read=len(events) + len(rejected) + (fast.height if fast is not None else 0))
         quarantines = [_rejected_frame(rejected)]
         for kind, table in TABLE_OF_KIND.items():
             of_kind = [event for event in events if event.kind is kind]
-            if not of_kind:
+            extracted = fast if kind is Kind.DIALPAD_EVENT and fast is not None else None
+            if not of_kind and (extracted is None or not extracted.height):
                 continue
             key_sets = Counter(event.keys for event in of_kind)
+            if extracted is not None:
+                key_sets.update(fast_keys)
             for keys, count in key_sets.items():
                 for key in keys:
                     if key not in table.payload_keys:
                         staged.unknown_keys[key] += count
-            good, bad = self._flatten(table, events_frame(of_kind))
+            parts = []
+            if extracted is not None and extracted.height:
+                parts.append(self._flatten(table, extracted, extracted=True))
+            if of_kind:
+                parts.append(self._flatten(table, events_frame(of_kind)))
+            # the two paths' rows in the per-record path's order: by line (a line is wholly on
+            # one path)
+            good, bad = parts[0] if len(parts) == 1 else _merged(parts)
             quarantines.append(bad)
             _write(good.with_columns(lineage), job.folder / table.folder, job.name)
         _write(pl.concat(quarantines).with_columns(lineage), job.folder / QUARANTINE, job.name)
         return staged
+
+    def _plain(self, plain: PlainLines) -> tuple[pl.DataFrame | None, Counter[tuple[str, ...]]]:
+        """The plain Dialpad events among the chunk's objects, their fields extracted, and
+        their key sets; the other objects join `plain.others`, for the per-record path."""
+        if not plain.candidates.height:
+            return None, Counter()
+        try:
+            text = extract_fields(self._con, plain.candidates, DIALPAD_CALL_EVENTS)
+        except Exception:  # a record no rule foresaw: the per-record path isolates it
+            plain.others.extend(_records(plain.candidates))
+            plain.others.sort(key=lambda record: record.line)
+            return None, Counter()
+        fast = text.select(is_plain_dialpad_event()).to_series()
+        if not fast.all():
+            plain.others.extend(_records(plain.candidates.filter(~fast)))
+            plain.others.sort(key=lambda record: record.line)
+        return text.filter(fast), plain.key_sets(fast)
 
     def _decode(self, record: RawRecord) -> list[Event | Rejected]:
         """The record's outcomes; an error no rule foresaw quarantines it, never stops the load."""
@@ -386,18 +437,24 @@ class Stager:
             detail = f"{type(error).__name__}: {error}"[:500]
             return [Rejected(record.line, record.text, QuarantineReason.DECODE_FAILED, detail)]
 
-    def _flatten(self, table: RawTable, events: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    def _flatten(
+        self, table: RawTable, events: pl.DataFrame, extracted: bool = False
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
         """(rows for `table`, quarantine rows). Should flattening fail on a record no rule
-        foresaw, the chunk is halved until the failing records stand alone, quarantined."""
+        foresaw, the chunk is halved until the failing records stand alone, quarantined.
+        `extracted`: `events` holds the fields `extract_fields` pulled out already."""
         try:
-            rows = flatten(self._con, events, self._decoder.window, table)
+            if extracted:
+                rows = type_fields(events, self._decoder.window, table)
+            else:
+                rows = flatten(self._con, events, self._decoder.window, table)
         except Exception as error:  # a bug: isolate its records, keep the others
             if events.height == 1:
                 detail = f"{type(error).__name__}: {error}"[:500]
                 return pl.DataFrame(), _quarantine_rows(events, table, "decode_failed", detail)
             half = events.height // 2
-            parts = [self._flatten(table, events.slice(0, half)),
-                     self._flatten(table, events.slice(half))]  # fmt: skip
+            parts = [self._flatten(table, events.slice(0, half), extracted),
+                     self._flatten(table, events.slice(half), extracted)]  # fmt: skip
             good = [part[0] for part in parts if part[0].height]
             return (
                 pl.concat(good, how="vertical_relaxed") if good else pl.DataFrame(),
@@ -409,6 +466,27 @@ class Stager:
             rejected, table, pl.col("reject_reason"), pl.col("reject_detail")
         )
         return rows.filter(~bad).drop("raw_text", "reject_reason", "reject_detail"), quarantined
+
+
+def _records(rows: pl.DataFrame) -> list[RawRecord]:
+    """Rows of plain lines as the records the per-record path decodes."""
+    return [RawRecord(line, text) for line, text in rows.select(_RECORD_COLUMNS).iter_rows()]
+
+
+_RECORD_COLUMNS = ("source_line", "raw_text")
+
+
+def _merged(parts: list[tuple[pl.DataFrame, pl.DataFrame]]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(good rows, quarantine rows) of both paths, by line."""
+    good = [part[0] for part in parts if part[0].height]
+    return (
+        _by_line(pl.concat(good, how="vertical_relaxed")) if good else pl.DataFrame(),
+        _by_line(pl.concat([part[1] for part in parts])),
+    )
+
+
+def _by_line(rows: pl.DataFrame) -> pl.DataFrame:
+    return rows.sort("source_line", maintain_order=True) if rows.height else rows
 
 
 def _quarantine_rows(

@@ -1,0 +1,138 @@
+"""Plain JSON lines, column-wise: the common case of a line file staged without Python per record.
+
+Most lines of an NDJSON file are one Dialpad call event, a JSON object on its own line. For
+those, what `ingest.decode` does record by record (parse, classify, canonical JSON, SHA-256;
+docs/contract.md §3, "Identity") is done here chunk by chunk: the chunk is split and stripped as
+one polars column, msgspec parses and writes each line and hashlib hashes each payload, each a
+C call mapped over the whole column (the same parser and writer as `ingest.canonical`, so the
+same canonical text), and the classification is a polars expression over the fields the
+flattening extracts anyway (`is_plain_dialpad_event`).
+
+Everything else takes the exact per-record path (`ingest.decode.Decoder`): lines that are not
+an object (a JWT, an array, text that is not JSON), lines that are not valid UTF-8, an object
+msgspec refuses (a lone surrogate escape, nesting too deep), an envelope, a MessageBird object,
+and an event whose `call_id` or `state` is anything but plainly there (empty, of another type,
+surrounded by spaces). The fast path only takes what it is sure of: a line it leaves is decoded
+exactly as before, and `tests/test_ingest_plain.py` holds both paths to the same rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import compress
+from operator import methodcaller
+from typing import Any
+
+import polars as pl
+
+from ingest import canonical
+from ingest.read import Chunk, RawRecord
+
+# JSON's own whitespace: a line that msgspec reads as one object is this, the object, this
+_JSON_SPACE = " \t\r\n"
+_hexdigest = methodcaller("hexdigest")
+
+
+@dataclass(frozen=True, slots=True)
+class PlainLines:
+    """A line chunk split in two: JSON objects parsed (`candidates`, `values`) and the rest."""
+
+    candidates: pl.DataFrame  # `ingest.flatten.events_frame`'s columns, one row per object
+    values: list[Any]  # each candidate's parsed object, in the frame's order
+    others: list[RawRecord]  # every other record of the chunk, for the per-record path
+
+    def key_sets(self, fast: pl.Series) -> Counter[tuple[str, ...]]:
+        """The top-level keys (in payload order) of the candidates `fast` marks, counted."""
+        return Counter(map(tuple, compress(self.values, fast.to_list())))
+
+
+def plain_lines(chunk: Chunk) -> PlainLines | None:
+    """The chunk's lines that are JSON objects, parsed, hashed and in canonical form; None when
+    the chunk is not line data or not UTF-8 (then every record takes the per-record path)."""
+    if not isinstance(chunk.data, bytes):
+        return None
+    try:
+        text = chunk.data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    lines = (
+        pl.Series("line", text.split("\n"), dtype=pl.String)
+        .to_frame()
+        .with_row_index("source_line", offset=chunk.first_line + 1)
+        .with_columns(pl.col("line").str.strip_chars(_JSON_SPACE).alias("raw_text"))
+    )
+    stripped = pl.col("raw_text")
+    is_object = stripped.str.starts_with("{") & stripped.str.ends_with("}")
+    # the other lines as `Chunk.records` makes them: Python's strip, blank lines dropped
+    others = [
+        RawRecord(line, raw.strip())
+        for line, raw in lines.filter(~is_object).select("source_line", "line").iter_rows()
+        if raw.strip()
+    ]
+    objects = lines.filter(is_object).select("source_line", "raw_text")
+    # a stripped object line is what Python's strip makes of it: it starts and ends with a
+    # bracket, so no other whitespace is left to strip
+    values, failed = _each(canonical.parse, objects["raw_text"].to_list())
+    objects, values, others = _set_apart(objects, values, failed, others)
+    payloads, failed = _each(canonical.write, values)
+    objects, values, others = _set_apart(objects, values, failed, others)
+    payloads = [payload for payload in payloads if payload is not None] if failed else payloads
+    others.sort(key=lambda record: record.line)
+    candidates = objects.select(
+        pl.Series("event_hash", list(map(_hexdigest, map(hashlib.sha256, payloads))), pl.String),
+        pl.Series("payload", payloads, pl.Binary).cast(pl.String),
+        pl.lit(None, pl.Int64).alias("received_at_ms"),
+        pl.col("source_line").cast(pl.Int64),
+        "raw_text",
+        pl.lit(False).alias("received_at_implausible"),
+    )
+    return PlainLines(candidates, values, others)
+
+
+def _each(function: Callable[[Any], Any], items: Sequence[Any]) -> tuple[list[Any], list[int]]:
+    """`function` mapped over `items` by C (no Python frame per item), and the positions of
+    the items it raises on (None in the results), found by halving: failures are rare, and
+    one costs a few retries of its part."""
+    try:
+        return list(map(function, items)), []
+    except Exception:
+        if len(items) == 1:
+            return [None], [0]
+    half = len(items) // 2
+    first, first_failed = _each(function, items[:half])
+    second, second_failed = _each(function, items[half:])
+    return first + second, first_failed + [half + at for at in second_failed]
+
+
+def _set_apart(
+    objects: pl.DataFrame, values: list[Any], failed: list[int], others: list[RawRecord]
+) -> tuple[pl.DataFrame, list[Any], list[RawRecord]]:
+    """The object lines at `failed` positions go to the per-record path, which decodes them
+    exactly (the standard library's parser for a lone surrogate, the quarantine for the rest)."""
+    if not failed:
+        return objects, values, others
+    keep = pl.Series(range(objects.height)).is_in(failed).not_()
+    others = others + [RawRecord(line, raw) for line, raw in objects.filter(~keep).iter_rows()]
+    return objects.filter(keep), list(compress(values, keep.to_list())), others
+
+
+# docs/contract.md §3 and `ingest.decode.classify`: an object with `call_id` or `state` and no
+# `callId` is a Dialpad event when both are non-empty and `state` is text. The test is on the
+# text `json_transform` extracted; kept only where that text settles it:
+_WHOLE_NUMBER = r"^-?[1-9][0-9]*$"  # an integer, or a string of one, that is not 0: not empty
+_STATE = r"^[a-z_]+$"  # a state's name: text (true/false are the JSON literals, not text)
+
+
+def is_plain_dialpad_event() -> pl.Expr:
+    """Over extracted fields beside the canonical payload: a plain Dialpad event, decoded the
+    same by both paths. Anything else is left to the per-record path."""
+    state = pl.col("state")
+    return (
+        ~pl.col("payload").str.contains('"callId":', literal=True)
+        & pl.col("call_id").str.contains(_WHOLE_NUMBER).fill_null(False)
+        & state.str.contains(_STATE).fill_null(False)
+        & ~state.is_in(["true", "false", "null"])
+    )
