@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
+from conftest import SECRET, event, sign
 
 from ingest.canonical import canonical_json, loads, sha256_hex
 from ingest.decode import Decoder, TimeWindow
@@ -22,8 +24,6 @@ from ingest.raw_tables import DIALPAD_CALL_EVENTS
 from ingest.read import read_chunks
 from ingest.sample import SAMPLE_SECRET, write_sample
 from ingest.stage import ChunkJob, Staged, Stager
-
-from conftest import SECRET, event, sign
 
 # a fixed window, so that both paths judge times alike (2000-01-01 .. 2026-12-04)
 WINDOW = TimeWindow(946_684_800_000, 1_796_342_400_000)
@@ -77,8 +77,6 @@ def test_plain_event_lines_take_the_column_wise_path(tmp_path: Path) -> None:
     assert plain.candidates["event_hash"].to_list() == [
         sha256_hex(canonical_json(loads(json.dumps(line)))) for line in lines
     ]
-    import duckdb
-
     with duckdb.connect() as con:
         text = extract_fields(con, plain.candidates, DIALPAD_CALL_EVENTS)
     assert text.select(is_plain_dialpad_event()).to_series().all()
@@ -163,7 +161,7 @@ EDGE_CASES = [
     '{"id": "call-3", "status": "ended", "createdAt": "2023-11-14T22:13:20Z"}',
     sign(event(call_id=34, state="connected", date_connected=1_700_000_000_000)),
     '{"call_id": 35, "state": "hangup"',
-    '{} {}',
+    "{} {}",
     '{"call_id": 36,',
     '"state": "ringing"}',
     "{}",
