@@ -34,6 +34,7 @@ from ingest.read import Chunk, RawRecord
 # JSON's own whitespace: a line that msgspec reads as one object is this, the object, this
 _JSON_SPACE = " \t\r\n"
 _hexdigest = methodcaller("hexdigest")
+_MAX_ROW_INDEX = 2**32 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +59,11 @@ def plain_lines(chunk: Chunk) -> PlainLines | None:
         text = chunk.data.decode("utf-8")
     except UnicodeDecodeError:
         return None
+    split = text.split("\n")
+    if chunk.first_line + len(split) >= _MAX_ROW_INDEX:  # polars numbers rows in 32 bits
+        return None
     lines = (
-        pl.Series("line", text.split("\n"), dtype=pl.String)
+        pl.Series("line", split, dtype=pl.String)
         .to_frame()
         .with_row_index("source_line", offset=chunk.first_line + 1)
         .with_columns(pl.col("line").str.strip_chars(_JSON_SPACE).alias("raw_text"))
