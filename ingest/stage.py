@@ -7,9 +7,8 @@ has not changed is not read again), cuts the files into chunks (`ingest.read`), 
 each chunk, in worker processes when the load is big enough to use every core, in the loading
 process otherwise. Staging one chunk (`Stager.stage`) decodes every record (plain event lines
 column-wise, `ingest.plain`; JSON, JWT, envelopes, lists record by record, `ingest.decode`),
-flattens the good ones per raw table (`ingest.flatten`)
-and writes them, and the bad ones, as Parquet files under the load's staging folder. Nothing
-here writes a sink: the sink moves the staged rows in at the end, so memory stays flat however
+flattens the good ones per raw table (`ingest.flatten`) and writes them, and the bad ones, as
+Parquet files under the load's staging folder. Nothing here writes a sink: the sink moves the staged rows in at the end, so memory stays flat however
 big the files are, and a killed load leaves only a staging folder behind.
 """
 
