@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 import jwt
+import polars as pl
 
 from ingest import canonical, hs256
 from ingest.errors import CallmartError, QuarantineReason, RecordRejected
@@ -243,6 +244,46 @@ class Decoder:
         except UnicodeDecodeError as error:
             raise RecordRejected(QuarantineReason.MALFORMED_JWT, "claims are not UTF-8") from error
 
+    def verify_jwts(self, tokens: pl.Series) -> pl.DataFrame:
+        """`verify_jwt` for a column of tokens, one row each: the claims' JSON text (`claims`),
+        or the reason and the detail `verify_jwt` refuses the token with (`reason`, `detail`).
+
+        Column-wise (`HS256Verifier.verify_many`) where the signature alone decides, which is
+        every token of a sound feed; `verify_jwt` itself, token by token, for the rest: the
+        same outcome either way (tests/test_hs256.py). The caller parses `claims` as it parses
+        plain JSON, except that claims that are not a JSON object are `malformed_jwt` from
+        Dialpad, as `_claims` says (payload JWTs are Dialpad's: docs/contract.md §2).
+        """
+        if self._dialpad is None:
+            verified = pl.Series("verified", [None] * len(tokens), dtype=pl.Boolean)
+            claims = pl.Series("claims", [None] * len(tokens), dtype=pl.String)
+        else:
+            checked = self._dialpad.verify_many(tokens)
+            verified, claims = checked.get_column("verified"), _utf8(checked.get_column("payload"))
+        refused = verified.not_()
+        outcome = pl.select(
+            claims=claims,
+            reason=pl.when(refused).then(pl.lit(str(QuarantineReason.BAD_SIGNATURE))),
+            detail=pl.when(refused).then(pl.lit(hs256.SIGNATURE_FAILED)),
+        )
+        # not decided column-wise (malformed, padded, another algorithm, no secret, claims
+        # that are not UTF-8): verify_jwt says what each is
+        undecided = (verified.is_null() | (verified & claims.is_null())).arg_true()
+        if undecided.is_empty():
+            return outcome
+        outcomes = [self._jwt_outcome(token) for token in tokens.gather(undecided).to_list()]
+        return outcome.with_columns(
+            outcome.get_column(name).scatter(undecided, [row[column] for row in outcomes])
+            for column, name in enumerate(outcome.columns)
+        )
+
+    def _jwt_outcome(self, token: str) -> tuple[str | None, str | None, str | None]:
+        """(claims, reason, detail): what `verify_jwt` says of one token, as a row."""
+        try:
+            return self.verify_jwt(token), None, None
+        except RecordRejected as rejected:
+            return None, str(rejected.reason), rejected.detail
+
     def verify_messagebird_signature(
         self, signature: str, body: str, url: object, received_at_ms: int | None
     ) -> None:
@@ -338,6 +379,21 @@ _TOKEN_REASONS = {
     "wrong_algorithm": QuarantineReason.WRONG_ALGORITHM,
     "bad_signature": QuarantineReason.BAD_SIGNATURE,
 }
+
+
+def _utf8(payloads: pl.Series) -> pl.Series:
+    """Payload bytes as text; null where they are not UTF-8 (`verify_jwt` then says so)."""
+    try:
+        return payloads.cast(pl.String)
+    except pl.exceptions.PolarsError:  # a signed payload that is not UTF-8: the rare case
+        return pl.Series([_utf8_or_none(payload) for payload in payloads], dtype=pl.String)
+
+
+def _utf8_or_none(payload: bytes | None) -> str | None:
+    try:
+        return None if payload is None else payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _verifier(key: bytes | None, name: str) -> HS256Verifier | None:
