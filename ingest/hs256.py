@@ -151,6 +151,11 @@ class HS256Verifier:
         self._inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in block))
         self._outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in block))
 
+    def __reduce__(self) -> tuple[type[HS256Verifier], tuple[bytes]]:
+        """Pickled as its key: a load sends its decoder to the worker processes, and hash
+        states do not pickle (the key prepared again is the same key)."""
+        return (HS256Verifier, (self._key,))
+
     def sign(self, signing_input: bytes | memoryview) -> bytes:
         """HMAC-SHA256 of `signing_input` with the key: what `hmac.digest` computes."""
         inner = self._inner.copy()

@@ -8,6 +8,7 @@ import base64
 import hashlib
 import hmac
 import json
+import pickle
 import random
 import warnings
 from pathlib import Path
@@ -245,6 +246,16 @@ def test_the_precomputed_hmac_is_hmac(size: int) -> None:
     key = bytes(index % 251 for index in range(size))
     message = b"eyJhbGciOiJIUzI1NiJ9." + bytes(range(256)) * 5
     assert HS256Verifier(key).sign(message) == hmac.digest(key, message, "sha256")
+
+
+def test_a_verifier_pickles_as_its_key() -> None:
+    """A load sends its decoder to worker processes (spawn): the verifier must pickle."""
+    verifier = pickle.loads(pickle.dumps(HS256Verifier(KEY)))
+    assert verifier.verify(load(CASES["valid"])) == fast(CASES["valid"])
+    decoder = pickle.loads(pickle.dumps(Decoder(KEY)))
+    assert decoder.verify_jwts(pl.Series([CASES["valid"]])).rows() == [
+        (json.dumps(CLAIMS, separators=(",", ":")), None, None)
+    ]
 
 
 def test_rfc_4231_test_vectors() -> None:
