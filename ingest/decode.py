@@ -245,8 +245,9 @@ class Decoder:
             raise RecordRejected(QuarantineReason.MALFORMED_JWT, "claims are not UTF-8") from error
 
     def verify_jwts(self, tokens: pl.Series) -> pl.DataFrame:
-        """`verify_jwt` for a column of tokens, one row each: the claims' JSON text (`claims`),
-        or the reason and the detail `verify_jwt` refuses the token with (`reason`, `detail`).
+        """`verify_jwt` for a column of tokens (text, no nulls), one row each: the claims' JSON
+        text (`claims`), or the reason and the detail `verify_jwt` refuses the token with
+        (`reason`, `detail`).
 
         Column-wise (`HS256Verifier.verify_many`) where the signature alone decides, which is
         every token of a sound feed; `verify_jwt` itself, token by token, for the rest: the
