@@ -27,8 +27,8 @@ from ingest.hs256 import HS256Verifier
 from ingest.read import RawRecord
 
 # a compact JWT, loosely: pyjwt accepts `=` padding, and a token with extra segments is a
-# malformed JWT rather than text that is not JSON
-_JWT = re.compile(r"[A-Za-z0-9_=-]+(?:\.[A-Za-z0-9_=-]*){2,}")
+# malformed JWT rather than text that is not JSON (`ingest.plain` finds a chunk's tokens by it)
+JWT = re.compile(r"[A-Za-z0-9_=-]+(?:\.[A-Za-z0-9_=-]*){2,}")
 _EMPTY_SCALARS = ("", "0")
 _SIGNATURE_HEADER = "messagebird-signature-jwt"
 _MESSAGEBIRD_CALL_KEYS = ("status", "numberId", "createdAt", "updatedAt", "endedAt")
@@ -204,7 +204,7 @@ class Decoder:
                 raise
         if isinstance(inner, str):
             stripped = inner.strip()
-            if _JWT.fullmatch(stripped):
+            if JWT.fullmatch(stripped):
                 return _Token(stripped), received_at_ms, implausible
             try:
                 return canonical.loads(stripped), received_at_ms, implausible
@@ -407,7 +407,7 @@ def _verifier(key: bytes | None, name: str) -> HS256Verifier | None:
 
 
 def _parse(text: str) -> Any:
-    if _JWT.fullmatch(text):
+    if JWT.fullmatch(text):
         return _Token(text)
     try:
         return canonical.loads(text)
@@ -437,7 +437,7 @@ def _header(headers: object, name: str) -> str | None:
 def _elements(parsed: Any) -> list[Any]:
     """A JSON array, or a list response `{"data": [...]}`, holds one record per element."""
     if isinstance(parsed, list):
-        return [_Token(e) if isinstance(e, str) and _JWT.fullmatch(e) else e for e in parsed]
+        return [_Token(e) if isinstance(e, str) and JWT.fullmatch(e) else e for e in parsed]
     is_list_response = isinstance(parsed, dict) and isinstance(parsed.get("data"), list)
     if is_list_response and "call_id" not in parsed and "callId" not in parsed:
         return parsed["data"]

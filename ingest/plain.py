@@ -1,17 +1,22 @@
 """Plain JSON lines, column-wise: the common case of a line file staged without Python per record.
 
-Most lines of an NDJSON file are one Dialpad call event, a JSON object on its own line. For
-those, what `ingest.decode` does record by record (parse, classify, canonical JSON, SHA-256;
-docs/contract.md §3, "Identity") is done here chunk by chunk: the chunk is split and stripped as
-one polars column, msgspec parses and writes each line and hashlib hashes each payload, each a
-C call mapped over the whole column (the same parser and writer as `ingest.canonical`, so the
-same canonical text), and the classification is a polars expression over the fields the
-flattening extracts anyway (`is_plain_dialpad_event`).
+Most lines of an NDJSON file are one Dialpad call event, a JSON object on its own line; a real
+Dialpad feed with a secret set is one HS256 JWT per line instead, its claims that object. For
+those, what `ingest.decode` does record by record (verify, parse, classify, canonical JSON,
+SHA-256; docs/contract.md §3, "Identity") is done here chunk by chunk: the chunk is split and
+stripped as one polars column, the JWT lines are verified together (`Decoder.verify_jwts`),
+msgspec parses and writes each object (an object line, or a token's claims) and hashlib hashes
+each payload, each a C call mapped over the whole column (the same parser and writer as
+`ingest.canonical`, so the same canonical text), and the classification is a polars expression
+over the fields the flattening extracts anyway (`is_plain_dialpad_event`). A token's line keeps
+its text (the token) as the raw text, and a token the decoder refuses is quarantined with the
+reason and detail `Decoder.decode` gives it.
 
 Everything else takes the exact per-record path (`ingest.decode.Decoder`): lines that are not
-an object (a JWT, an array, text that is not JSON), lines that are not valid UTF-8, an object
-msgspec refuses (a lone surrogate escape, nesting too deep), an envelope, a MessageBird object,
-and an event whose `call_id` or `state` is anything but plainly there (empty, of another type,
+an object or a JWT (an array, text that is not JSON), a token whose claims are not an object
+(not JSON, an array: `malformed_jwt`), lines that are not valid UTF-8, an object msgspec
+refuses (a lone surrogate escape, nesting too deep), an envelope, a MessageBird object, and an
+event whose `call_id` or `state` is anything but plainly there (empty, of another type,
 surrounded by spaces). The fast path only takes what it is sure of: a line it leaves is decoded
 exactly as before, and `tests/test_ingest_plain.py` holds both paths to the same rows.
 """
@@ -29,20 +34,27 @@ from typing import Any
 import polars as pl
 
 from ingest import canonical
+from ingest.decode import DIALPAD, JWT, Decoder, Rejected
+from ingest.errors import QuarantineReason
 from ingest.read import Chunk, RawRecord
 
 # JSON's own whitespace: a line that msgspec reads as one object is this, the object, this
 _JSON_SPACE = " \t\r\n"
+# a line that is a compact JWT as `Decoder.decode` tells one, once JSON's whitespace is stripped
+# (Python's strip, which the per-record path applies, then leaves the same token)
+_TOKEN = f"^(?:{JWT.pattern})$"
 _hexdigest = methodcaller("hexdigest")
 _MAX_ROW_INDEX = 2**32 - 1
 
 
 @dataclass(frozen=True, slots=True)
 class PlainLines:
-    """A line chunk split in two: JSON objects parsed (`candidates`, `values`) and the rest."""
+    """A line chunk split in three: JSON objects parsed (`candidates`, `values`: object lines
+    and the claims of JWT lines), JWT lines refused (`rejected`) and the rest."""
 
     candidates: pl.DataFrame  # `ingest.flatten.events_frame`'s columns, one row per object
     values: list[Any]  # each candidate's parsed object, in the frame's order
+    rejected: list[Rejected]  # JWT lines that do not verify, as `Decoder.decode` rejects them
     others: list[RawRecord]  # every other record of the chunk, for the per-record path
 
     def key_sets(self, fast: pl.Series) -> Counter[tuple[str, ...]]:
@@ -50,9 +62,10 @@ class PlainLines:
         return Counter(map(tuple, compress(self.values, fast.to_list())))
 
 
-def plain_lines(chunk: Chunk) -> PlainLines | None:
-    """The chunk's lines that are JSON objects, parsed, hashed and in canonical form; None when
-    the chunk is not line data or not UTF-8 (then every record takes the per-record path)."""
+def plain_lines(chunk: Chunk, decoder: Decoder) -> PlainLines | None:
+    """The chunk's lines that are JSON objects or JWTs whose claims are one, verified (by
+    `decoder`), parsed, hashed and in canonical form; None when the chunk is not line data or
+    not UTF-8 (then every record takes the per-record path)."""
     if not isinstance(chunk.data, bytes):
         return None
     try:
@@ -69,17 +82,43 @@ def plain_lines(chunk: Chunk) -> PlainLines | None:
         .with_columns(pl.col("line").str.strip_chars(_JSON_SPACE).alias("raw_text"))
     )
     stripped = pl.col("raw_text")
-    is_object = stripped.str.starts_with("{") & stripped.str.ends_with("}")
+    is_object, is_token = _is_object(stripped), stripped.str.contains(_TOKEN)
     # the other lines as `Chunk.records` makes them: Python's strip, blank lines dropped
     others = [
         RawRecord(line, raw.strip())
-        for line, raw in lines.filter(~is_object).select("source_line", "line").iter_rows()
+        for line, raw in lines.filter(~is_object & ~is_token)
+        .select("source_line", "line")
+        .iter_rows()
         if raw.strip()
     ]
-    objects = lines.filter(is_object).select("source_line", "raw_text")
-    # a stripped object line is what Python's strip makes of it: it starts and ends with a
-    # bracket, so no other whitespace is left to strip
-    values, failed = _each(canonical.parse, objects["raw_text"].to_list())
+    tokens = lines.filter(is_token).select("source_line", "raw_text")
+    try:
+        verdicts = decoder.verify_jwts(tokens.get_column("raw_text"))
+    except Exception:  # a token no rule foresaw: the per-record path isolates it
+        others, tokens = others + as_records(tokens), tokens.clear()
+        verdicts = decoder.verify_jwts(tokens.get_column("raw_text"))
+    verdicts = pl.concat([tokens, verdicts], how="horizontal")
+    # `Decoder._claims`: whatever refuses a payload JWT, the record tells it is Dialpad's
+    rejected = [
+        Rejected(line, token, QuarantineReason(reason), detail, DIALPAD)
+        for line, token, reason, detail in verdicts.filter(pl.col("reason").is_not_null())
+        .select("source_line", "raw_text", "reason", "detail")
+        .iter_rows()
+    ]
+    # a token's claims are read as an object line is; the line's text (the token) stays the
+    # raw text. Claims that are not an object are `malformed_jwt`: the per-record path says so
+    claims = verdicts.filter(pl.col("reason").is_null()).select(
+        "source_line", "raw_text", pl.col("claims").str.strip_chars(_JSON_SPACE).alias("json")
+    )
+    others += as_records(claims.filter(~_is_object(pl.col("json"))))
+    objects = (
+        lines.filter(is_object)
+        .select("source_line", "raw_text", stripped.alias("json"))
+        .merge_sorted(claims.filter(_is_object(pl.col("json"))), "source_line")
+    )
+    # a stripped object is what Python's strip makes of it: it starts and ends with a bracket,
+    # so no other whitespace is left to strip
+    values, failed = _each(canonical.parse, objects["json"].to_list())
     objects, values, others = _set_apart(objects, values, failed, others)
     payloads, failed = _each(canonical.write, values)
     objects, values, others = _set_apart(objects, values, failed, others)
@@ -93,7 +132,19 @@ def plain_lines(chunk: Chunk) -> PlainLines | None:
         "raw_text",
         pl.lit(False).alias("received_at_implausible"),
     )
-    return PlainLines(candidates, values, others)
+    return PlainLines(candidates, values, rejected, others)
+
+
+def _is_object(stripped: pl.Expr) -> pl.Expr:
+    return stripped.str.starts_with("{") & stripped.str.ends_with("}")
+
+
+def as_records(rows: pl.DataFrame) -> list[RawRecord]:
+    """Rows of lines (`source_line`, `raw_text`) as the records the per-record path decodes."""
+    return [RawRecord(line, text) for line, text in rows.select(_RECORD_COLUMNS).iter_rows()]
+
+
+_RECORD_COLUMNS = ("source_line", "raw_text")
 
 
 def _each(function: Callable[[Any], Any], items: Sequence[Any]) -> tuple[list[Any], list[int]]:
@@ -119,7 +170,7 @@ def _set_apart(
     if not failed:
         return objects, values, others
     keep = pl.Series(range(objects.height)).is_in(failed).not_()
-    others = others + [RawRecord(line, raw) for line, raw in objects.filter(~keep).iter_rows()]
+    others = others + as_records(objects.filter(~keep))
     return objects.filter(keep), list(compress(values, keep.to_list())), others
 
 

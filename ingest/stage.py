@@ -6,10 +6,11 @@ loads saw; a file loaded before is skipped, a grown file resumed, a failed file 
 has not changed is not read again), cuts the files into chunks (`ingest.read`), and stages
 each chunk, in worker processes when the load is big enough to use every core, in the loading
 process otherwise. Staging one chunk (`Stager.stage`) decodes every record (plain event lines
-column-wise, `ingest.plain`; JSON, JWT, envelopes, lists record by record, `ingest.decode`),
+and JWT lines column-wise, `ingest.plain`; the rest record by record, `ingest.decode`),
 flattens the good ones per raw table (`ingest.flatten`) and writes them, and the bad ones, as
-Parquet files under the load's staging folder. Nothing here writes a sink: the sink moves the staged rows in at the end, so memory stays flat however
-big the files are, and a killed load leaves only a staging folder behind.
+Parquet files under the load's staging folder. Nothing here writes a sink: the sink moves the
+staged rows in at the end, so memory stays flat however big the files are, and a killed load
+leaves only a staging folder behind.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from ingest.children import die_with_parent
 from ingest.decode import Decoder, Event, Kind, Rejected
 from ingest.errors import FAILED_FILE_REASONS_SQL, FileFailed, QuarantineReason
 from ingest.flatten import events_frame, extract_fields, flatten, type_fields
-from ingest.plain import PlainLines, is_plain_dialpad_event, plain_lines
+from ingest.plain import PlainLines, as_records, is_plain_dialpad_event, plain_lines
 from ingest.raw_tables import DIALPAD_CALL_EVENTS, MESSAGEBIRD_CALLS, MESSAGEBIRD_LEGS, RawTable
 from ingest.read import (
     CHUNK_RECORDS,
@@ -339,8 +340,8 @@ def load_time() -> datetime:
 class Stager:
     """Stages chunks; holds the decoder and an in-memory DuckDB for `json_transform`.
 
-    `plain_path` takes plain JSON event lines column-wise (`ingest.plain`); without it every
-    record takes the per-record path (the differential tests run both).
+    `plain_path` takes plain JSON event lines and JWT lines column-wise (`ingest.plain`);
+    without it every record takes the per-record path (the differential tests run both).
     """
 
     def __init__(self, decoder: Decoder, plain_path: bool = True) -> None:
@@ -366,19 +367,21 @@ class Stager:
                 gc.enable()
 
     def _stage(self, job: ChunkJob) -> Staged:
-        plain = plain_lines(job.chunk) if self._plain_path else None
+        plain = plain_lines(job.chunk, self._decoder) if self._plain_path else None
         fast, fast_keys = (
             (None, Counter[tuple[str, ...]]()) if plain is None else self._plain(plain)
         )
         records = job.chunk.records() if plain is None else plain.others
         events: list[Event] = []
-        rejected: list[Rejected] = []
+        rejected: list[Rejected] = [] if plain is None else plain.rejected  # JWT lines refused
         for record in records:
             for outcome in self._decode(record):
                 if isinstance(outcome, Event):
                     events.append(outcome)
                 else:
                     rejected.append(outcome)
+        if plain is not None:  # both paths' rejections by line, as the per-record path gives them
+            rejected.sort(key=lambda outcome: outcome.line)
         lineage = (
             pl.lit(job.file_index, dtype=pl.Int32).alias("file_index"),
             pl.lit(job.source_file).alias("source_file"),
@@ -420,12 +423,12 @@ class Stager:
         try:
             text = extract_fields(self._con, plain.candidates, DIALPAD_CALL_EVENTS)
         except Exception:  # a record no rule foresaw: the per-record path isolates it
-            plain.others.extend(_records(plain.candidates))
+            plain.others.extend(as_records(plain.candidates))
             plain.others.sort(key=lambda record: record.line)
             return None, Counter()
         fast = text.select(is_plain_dialpad_event()).to_series()
         if not fast.all():
-            plain.others.extend(_records(plain.candidates.filter(~fast)))
+            plain.others.extend(as_records(plain.candidates.filter(~fast)))
             plain.others.sort(key=lambda record: record.line)
         return text.filter(fast), plain.key_sets(fast)
 
@@ -466,14 +469,6 @@ class Stager:
             rejected, table, pl.col("reject_reason"), pl.col("reject_detail")
         )
         return rows.filter(~bad).drop("raw_text", "reject_reason", "reject_detail"), quarantined
-
-
-def _records(rows: pl.DataFrame) -> list[RawRecord]:
-    """Rows of plain lines as the records the per-record path decodes."""
-    return [RawRecord(line, text) for line, text in rows.select(_RECORD_COLUMNS).iter_rows()]
-
-
-_RECORD_COLUMNS = ("source_line", "raw_text")
 
 
 def _merged(parts: list[tuple[pl.DataFrame, pl.DataFrame]]) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -1,13 +1,17 @@
-"""The column-wise path of plain JSON lines (`ingest.plain`) against the per-record path.
+"""The column-wise path of plain JSON and JWT lines (`ingest.plain`) against the per-record path.
 
 Both stage the same chunks; every staged row (each raw table's and the quarantine's), the
 records read and the unknown keys must be equal: same event hashes, same typed rows, same
 quarantine rows, in the same order. On every file the simulator writes (every scenario and bad
-record it knows) and on the edge cases real feeds have (docs/contract.md §3, "Identity").
+record it knows), on the edge cases real feeds have (docs/contract.md §3, "Identity") and on
+JWT lines of every verdict (docs/contract.md §2).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 from pathlib import Path
 
@@ -29,8 +33,9 @@ from ingest.stage import ChunkJob, Staged, Stager
 WINDOW = TimeWindow(946_684_800_000, 1_796_342_400_000)
 
 
-def _stage(path: Path, folder: Path, plain_path: bool, secret: str) -> list[Staged]:
-    stager = Stager(Decoder(secret.encode(), b"messagebird-key", WINDOW), plain_path)
+def _stage(path: Path, folder: Path, plain_path: bool, secret: str | None) -> list[Staged]:
+    key = None if secret is None else secret.encode()
+    stager = Stager(Decoder(key, b"messagebird-key", WINDOW), plain_path)
     try:
         return [
             stager.stage(ChunkJob(chunk, 0, str(path), folder, f"{number:06d}"))
@@ -40,7 +45,7 @@ def _stage(path: Path, folder: Path, plain_path: bool, secret: str) -> list[Stag
         stager.close()
 
 
-def assert_same_staging(path: Path, tmp_path: Path, secret: str = SECRET) -> None:
+def assert_same_staging(path: Path, tmp_path: Path, secret: str | None = SECRET) -> None:
     """Both paths stage `path` to the same rows."""
     per_record, plain = tmp_path / "per_record", tmp_path / "plain"
     expected = _stage(path, per_record, False, secret)
@@ -72,7 +77,7 @@ def test_plain_event_lines_take_the_column_wise_path(tmp_path: Path) -> None:
     path = tmp_path / "plain.ndjson"
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     [chunk] = list(read_chunks(path))[:1]
-    plain = plain_lines(chunk)
+    plain = plain_lines(chunk, Decoder(SECRET.encode(), None, WINDOW))
     assert plain is not None and plain.others == []
     assert plain.candidates["event_hash"].to_list() == [
         sha256_hex(canonical_json(loads(json.dumps(line)))) for line in lines
@@ -192,3 +197,135 @@ def test_both_paths_stage_copies_alike(tmp_path: Path, copies: int) -> None:
     path = tmp_path / "copies.ndjson"
     path.write_text("\n".join([line] * copies + [f"[{line}, {line}]", line]) + "\n")
     assert_same_staging(path, tmp_path)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def signed(claims: bytes, secret: str = SECRET, header: dict[str, object] | None = None) -> str:
+    """A token over any claims bytes (pyjwt signs only JSON objects)."""
+    head = json.dumps(header or {"alg": "HS256", "typ": "JWT"}).encode()
+    signing_input = f"{_b64(head)}.{_b64(claims)}"
+    signature = hmac.new(secret.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{_b64(signature)}"
+
+
+def _claims(payload: object) -> bytes:
+    return json.dumps(payload).encode()
+
+
+VALID = [
+    sign(event(call_id=50 + n, state="ringing", date_rang=1_700_000_000_000)) for n in range(5)
+]
+JWT_CASES = [
+    *VALID,
+    # claims as exact text: number text, big ids, unicode, escapes, key order, spaces around
+    signed(b'{"call_id": 60, "state": "hangup", "date_ended": 1.7e12, "mos_score": 1.50}'),
+    signed(b'{"state": "hangup", "call_id": 9007199254740993, "date_ended": 1700000000000}'),
+    signed('{"call_id": 61, "state": "hangup", "recap_summary": "café 😀 \\u00e9"}'.encode()),
+    signed(b' \t{"call_id": 62, "state": "queued", "date_queued": 1700000000000}\r\n '),
+    # the same event as a JWT and as a JSON line: one identity
+    sign(event(call_id=63, state="connected", date_connected=1_700_000_000_000)),
+    json.dumps(event(call_id=63, state="connected", date_connected=1_700_000_000_000)),
+    # refused tokens: forged, another key, another algorithm, malformed
+    f"{VALID[0].rsplit('.', 1)[0]}.{_b64(b'x' * 32)}",
+    sign(event(call_id=64), secret="another-secret-0123456789abcdef0123"),
+    sign(event(call_id=65), secret=SECRET * 2, algorithm="HS512"),
+    signed(_claims(event(call_id=66)), header={"alg": "none"}),
+    signed(_claims(event(call_id=67)), header={"alg": "RS256", "typ": "JWT"}),
+    signed(_claims(event(call_id=68)), header={"alg": "HS256", "kid": 7}),
+    f"{VALID[1]}.{VALID[1].rsplit('.', 1)[1]}",  # a segment too many
+    f"{VALID[2]}=",  # padding
+    VALID[3][: len(VALID[3]) // 2] + "." + "..",
+    # claims that verify but are not an object: not JSON, not UTF-8, an array, a scalar, text
+    signed(b"not json"),
+    signed(b"\xff\xfe"),
+    signed(_claims([event(call_id=69), event(call_id=70)])),
+    signed(b"42"),
+    signed(b'"text"'),
+    signed(b"{} {}"),
+    signed(b'{"call_id": 71, "state": "hangup"'),
+    # objects msgspec refuses or that are too deep
+    signed(b'{"call_id": 72, "state": "hangup", "recap_summary": "\\ud800"}'),
+    signed(
+        b'{"call_id": 73, "state": "hangup", "custom_data": '
+        + b"[" * 100_000
+        + b"]" * 100_000
+        + b"}"
+    ),
+    # claims of every other kind: MessageBird, envelopes, list responses, not events
+    signed(_claims({"id": "leg-1", "callId": "call-1", "status": "ongoing", "createdAt": 1.7e12})),
+    signed(_claims({"id": "call-2", "status": "ended", "createdAt": "2023-11-14T22:13:20Z"})),
+    signed(_claims({"received_at": 1_700_000_000_000, "payload": event(call_id=74)})),
+    signed(_claims({"received_at": 1_700_000_000_000, "payload": sign(event(call_id=75))})),
+    signed(_claims({"data": [event(call_id=76)]})),
+    signed(_claims({})),
+    signed(_claims({"a": 1})),
+    # claims a plain event in all but its call_id or state
+    signed(_claims(event(call_id=0))),
+    signed(_claims(event(call_id=" 77 "))),
+    signed(_claims(event(call_id=78, state=""))),
+    signed(_claims(event(call_id=79, state=5))),
+    signed(_claims(event(call_id=80, state="hangup", callId="mb-1", id="leg-2"))),
+    # fields that do not type, times outside the window, unknown keys: quarantined by the
+    # flattening with the token as the raw text
+    signed(_claims(event(call_id=81, state="hangup", date_ended="soon"))),
+    signed(_claims(event(call_id=82, state="hangup", date_started=99999999999999999))),
+    signed(_claims(event(call_id=83, state="ringing", brand_new=1))),
+    # whitespace around a token, and a token JSON whitespace does not surround
+    f"  {VALID[4]}\t",
+    f"{VALID[4]}\r",
+    f"\x0b{VALID[4]}",
+    f"\xa0{VALID[4]}",
+    # other lines between the tokens
+    "",
+    '{"call_id": 84, "state": "ringing", "date_rang": 1700000000000}',
+    f"[{json.dumps(VALID[0])}]",
+    json.dumps({"received_at": 1_700_000_000_000, "payload": VALID[1]}),
+    "not json",
+]
+
+
+@pytest.mark.parametrize("secret", [SECRET, None])
+def test_both_paths_stage_jwt_lines_alike(tmp_path: Path, secret: str | None) -> None:
+    """Every verdict a token can have, with the secret and without one (`no_secret`)."""
+    path = tmp_path / "mixed.jwt"
+    path.write_text("\n".join(JWT_CASES) + "\n")
+    assert_same_staging(path, tmp_path, secret)
+
+
+def test_both_paths_stage_jwt_lines_across_chunks_alike(tmp_path: Path) -> None:
+    """A whole `.jwt` file of events, some copies, some forgeries, over several chunks."""
+    lines = [
+        sign(event(call_id=100 + n % 900, state="ringing", date_rang=1_700_000_000_000 + n))
+        for n in range(3000)
+    ]
+    lines[::97] = [f"{line[:-2]}AA" for line in lines[::97]]
+    path = tmp_path / "events.jwt"
+    path.write_text("\n".join(lines) + "\n")
+    assert_same_staging(path, tmp_path)
+
+
+def test_jwt_lines_take_the_column_wise_path(tmp_path: Path) -> None:
+    """Tokens that verify are candidates with the token as the raw text; refused ones are
+    rejected there and then; neither is left to the per-record path."""
+    claims = [event(call_id=2**60 + n, state="ringing", price=1.50) for n in range(50)]
+    forged = f"{sign(claims[0]).rsplit('.', 1)[0]}.{_b64(b'x' * 32)}"
+    tokens = [sign(payload) for payload in claims]
+    path = tmp_path / "plain.jwt"
+    path.write_text("".join(f"{token}\n" for token in [*tokens, forged]))
+    [chunk] = list(read_chunks(path))[:1]
+    plain = plain_lines(chunk, Decoder(SECRET.encode(), None, WINDOW))
+    assert plain is not None and plain.others == []
+    assert plain.candidates["raw_text"].to_list() == tokens
+    assert plain.candidates["event_hash"].to_list() == [
+        sha256_hex(canonical_json(loads(json.dumps(payload)))) for payload in claims
+    ]
+    [rejected] = plain.rejected
+    assert (rejected.line, rejected.raw_text, rejected.reason, rejected.provider) == (
+        51,
+        forged,
+        "bad_signature",
+        "dialpad",
+    )
