@@ -1,12 +1,20 @@
 -- One row per distinct Dialpad call event, renamed and cast; the state's class and rank come
 -- from the dialpad_call_states seed (an unknown state is post-call and ranks last).
--- The raw layer may hold several copies of an event (a Parquet raw layer keeps every load's
--- rows; DuckDB's raw keeps one): the earliest received copy is the event's row.
--- Incremental: every copy of the events with a copy loaded since the last successful build
--- (a stored event whose earliest copy changed was rewritten by the ingest with a new
--- loaded_at) replaces its event_hash's row.
+-- Copies: DuckDB's raw holds one copy per event (the ingest's commit keeps the earliest
+-- received), so there staging is a view: a reader's filters and columns reach the raw table,
+-- and the payload is read only by a query that names it. A Parquet raw layer (Spark) keeps
+-- every load's rows: there the earliest received copy is the event's row
+-- (macros/cross_engine/raw_copies.sql), and the model is incremental: every copy of the
+-- events with a copy loaded since the last successful build (a stored event whose earliest
+-- copy changed was rewritten by the ingest with a new loaded_at) replaces its event_hash's row.
 
-{{ config(materialized='incremental', unique_key='event_hash') }}
+{%- set one_copy = raw_holds_one_copy() %}
+
+{{ config(
+    materialized='view' if one_copy else 'incremental',
+    unique_key='event_hash',
+    written_rows={'key': 'event_hash', 'loaded_at': 'loaded_at', 'watermark': 'dialpad_events_loaded_at'},
+) }}
 
 with source as (
 
@@ -35,10 +43,7 @@ unknown_state_rank as (
 deduplicated as (
 
     -- the earliest received copy (then the earliest loaded, as the ingest keeps it) wins
-    select
-        source.*,
-        {{ copy_number('source', 'event_hash') }} as copy_number
-    from source
+    {{ first_copies('source', 'event_hash', one_copy) }}
 
 ),
 
@@ -150,7 +155,6 @@ renamed as (
         deduplicated.load_id,
         deduplicated.loaded_at
     from deduplicated
-    where deduplicated.copy_number = 1
 
 ),
 
