@@ -1,10 +1,16 @@
 -- Dialpad: one row per leg (call_id) with events: its attributes per docs/contract.md §3 "Leg
 -- attributes" and "Connected and ended".
--- Incremental: the legs with new events, and the open legs near the data watermark (no
--- reported end, latest event at or after the open-leg refresh cutoff: their inferred end can
--- differ from the one stored; macros/incremental.sql).
+-- Incremental: the legs with new events, from all their events; and the open legs near the
+-- data watermark (no reported end, latest event at or after the open-leg refresh cutoff: their
+-- inferred end can differ from the one stored; macros/incremental.sql), from their stored row:
+-- without new events only the inferred end can change, and it reads the row's own columns, so
+-- a build reads the events of the changed legs only.
 
-{{ config(materialized='incremental', unique_key='leg_id') }}
+{{ config(
+    materialized='incremental',
+    unique_key='leg_id',
+    written_rows={'key': 'leg_id', 'keys_model': 'int_dialpad__changed_legs', 'or': 'reported_ended_at is null'},
+) }}
 {{ depends_on_change_set('int_dialpad__changed_legs') }}
 
 {%- set attribute_groups = {
@@ -40,31 +46,10 @@ data_watermark as (
 
 ),
 
-{%- if is_incremental() %}
-
-legs_to_refresh as (
-
-    select leg_id from {{ ref('int_dialpad__changed_legs') }}
-
-    union
-
-    select stored_legs.leg_id
-    from {{ this }} as stored_legs
-    cross join data_watermark
-    where
-        stored_legs.reported_ended_at is null
-        and stored_legs.last_event_at
-            >= {{ open_leg_refresh_cutoff('dialpad_data_watermark_at', 'data_watermark.watermark_at') }}
-
-),
-{%- endif %}
-
 events as (
 
     select * from all_events
-    {%- if is_incremental() %}
-    where leg_id in (select legs_to_refresh.leg_id from legs_to_refresh)
-    {%- endif %}
+    where {{ in_rebuild_set('leg_id', 'int_dialpad__changed_legs') }}
 
 ),
 
@@ -195,7 +180,22 @@ aggregated as (
 
 ),
 
-final as (
+{#- the columns of a leg row, but for ended_at and is_end_inferred, which come after
+    reported_ended_at and are worked out in `final` for recomputed and refreshed rows alike -#}
+{%- set columns_before_end = [
+    'leg_id', 'direction', 'internal_number', 'external_number', 'group_id', 'master_call_id',
+    'entry_point_call_id', 'operator_call_id',
+] + attribute_groups['target'] + attribute_groups['contact'] + attribute_groups['entry_point_target'] + [
+    'started_at', 'rang_at', 'first_rang_at', 'queued_at', 'connected_at', 'reported_ended_at',
+] %}
+{%- set columns_after_end = [
+    'is_connected', 'is_transferred', 'was_recorded', 'has_monitor_event', 'was_queued',
+    'has_queued_event', 'reached_voicemail', 'has_voicemail', 'was_blocked', 'last_live_state',
+    'last_live_event_at', 'first_event_at', 'last_event_at', 'csat_score', 'csat_at',
+    'recap_summary', 'recap_at', 'event_count',
+] %}
+
+recomputed as (
 
     select
         aggregated.leg_id,
@@ -217,17 +217,6 @@ final as (
         coalesce(aggregated.date_queued_at, aggregated.first_queued_event_at) as queued_at,
         aggregated.connected_at,
         aggregated.reported_ended_at,
-        case
-            when aggregated.reported_ended_at is not null then aggregated.reported_ended_at
-            when aggregated.last_event_at
-                < {{ timestamp_add('hour', -1 * var('open_leg_timeout_hours'), 'data_watermark.watermark_at') }}
-                then coalesce(aggregated.last_live_event_at, aggregated.last_event_at)
-        end as ended_at,
-        (
-            aggregated.reported_ended_at is null
-            and aggregated.last_event_at
-            < {{ timestamp_add('hour', -1 * var('open_leg_timeout_hours'), 'data_watermark.watermark_at') }}
-        ) as is_end_inferred,
         aggregated.connected_at is not null as is_connected,
         aggregated.is_transferred,
         aggregated.was_recorded,
@@ -247,6 +236,53 @@ final as (
         aggregated.recap_at,
         cast(aggregated.event_count as {{ dbt.type_int() }}) as event_count
     from aggregated
+
+),
+
+legs as (
+
+    select * from recomputed
+    {%- if is_incremental() %}
+
+    union all
+
+    -- the open legs near the data watermark that have no new events, as stored
+    select
+        {%- for column in columns_before_end + columns_after_end %}
+        stored_legs.{{ column }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from {{ this }} as stored_legs
+    cross join data_watermark
+    where
+        stored_legs.reported_ended_at is null
+        and stored_legs.last_event_at
+            >= {{ open_leg_refresh_cutoff('dialpad_data_watermark_at', 'data_watermark.watermark_at') }}
+        and not coalesce({{ in_rebuild_set('stored_legs.leg_id', 'int_dialpad__changed_legs', 'leg_id') }}, false)
+    {%- endif %}
+
+),
+
+final as (
+
+    select
+        {%- for column in columns_before_end %}
+        legs.{{ column }},
+        {%- endfor %}
+        case
+            when legs.reported_ended_at is not null then legs.reported_ended_at
+            when legs.last_event_at
+                < {{ timestamp_add('hour', -1 * var('open_leg_timeout_hours'), 'data_watermark.watermark_at') }}
+                then coalesce(legs.last_live_event_at, legs.last_event_at)
+        end as ended_at,
+        (
+            legs.reported_ended_at is null
+            and legs.last_event_at
+            < {{ timestamp_add('hour', -1 * var('open_leg_timeout_hours'), 'data_watermark.watermark_at') }}
+        ) as is_end_inferred,
+        {%- for column in columns_after_end %}
+        legs.{{ column }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from legs
     cross join data_watermark
 
 )
