@@ -4,7 +4,13 @@
 -- Incremental: the components of the legs with new events, computed over the whole edge set
 -- (a late leg can merge two components; components never split).
 
-{{ config(materialized='incremental', unique_key='leg_id') }}
+{#- written_rows: the components of the changed legs; its data tests read those legs' rows
+    (assert_call_graph_components_closed checks every component, every build) -#}
+{{ config(
+    materialized='incremental',
+    unique_key='leg_id',
+    written_rows={'key': 'leg_id', 'keys_model': 'int_dialpad__changed_legs'},
+) }}
 {{ depends_on_change_set('int_dialpad__changed_legs') }}
 
 {#- the graph, as CTEs the connected_components macro can also run on their own (Spark) -#}

@@ -4,7 +4,11 @@
 -- Incremental: the edges of the legs with new events (events are never removed, so a leg's
 -- edges only grow).
 
-{{ config(materialized='incremental', unique_key='leg_id') }}
+{{ config(
+    materialized='incremental',
+    unique_key='leg_id',
+    written_rows={'key': 'leg_id', 'keys_model': 'int_dialpad__changed_legs'},
+) }}
 
 with events as (
 

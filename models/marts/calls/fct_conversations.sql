@@ -9,6 +9,15 @@
     materialized='incremental',
     unique_key=['provider', 'conversation_id'],
     rebuild_set={'key': 'provider, conversation_id', 'keys_model': 'int_conversations_to_rebuild'},
+    written_rows={
+        'key': 'provider, conversation_id',
+        'keys_model': 'int_conversations_to_rebuild',
+        'or': {
+            'key': 'provider, previous_conversation_id',
+            'keys_model': 'int_conversations_to_rebuild',
+            'keys_columns': 'provider, conversation_id',
+        },
+    },
 ) }}
 
 with recomputed_conversations as (

@@ -3,7 +3,11 @@
 -- messagebird_statuses: queued < starting < ongoing < ended), then to the larger object_hash
 -- (so the choice never depends on arrival order).
 
-{{ config(materialized='incremental', unique_key='call_id') }}
+{{ config(
+    materialized='incremental',
+    unique_key='call_id',
+    written_rows={'key': 'call_id', 'loaded_at': 'last_snapshot_loaded_at', 'watermark': 'messagebird_calls_loaded_at'},
+) }}
 
 with source as (
 

@@ -5,7 +5,11 @@
 -- that arrives after a newer one therefore changes nothing. `ringing_at` keeps the one time
 -- the winning snapshot no longer shows: the updatedAt of the earliest snapshot seen ringing.
 
-{{ config(materialized='incremental', unique_key='leg_id') }}
+{{ config(
+    materialized='incremental',
+    unique_key='leg_id',
+    written_rows={'key': 'leg_id', 'loaded_at': 'last_snapshot_loaded_at', 'watermark': 'messagebird_legs_loaded_at'},
+) }}
 
 with source as (
 
