@@ -18,21 +18,24 @@ sequenced as (
 
     -- the leg's order, on the few columns it needs: a window carries every column of its input
     -- through its sort (at 1M events the wide rows took 11 s, these 1 s), so the event's other
-    -- columns join back after it (event_hash is unique here: staging keeps one copy)
+    -- columns join back after it (event_hash is unique here: staging keeps one copy). It reads
+    -- its input on its own: DuckDB materialises a CTE that two others read, every column of it.
     select
-        events.event_hash,
+        ordering_keys.event_hash,
         row_number() over (
-            partition by events.call_id
-            order by events.event_at, events.state_rank, events.event_hash
+            partition by ordering_keys.call_id
+            order by ordering_keys.event_at, ordering_keys.state_rank, ordering_keys.event_hash
         ) as event_sequence,
         case
-            when events.is_live_state
+            when ordering_keys.is_live_state
                 then row_number() over (
-                    partition by events.call_id, events.is_live_state
-                    order by events.event_at, events.state_rank, events.event_hash
+                    partition by ordering_keys.call_id, ordering_keys.is_live_state
+                    order by ordering_keys.event_at, ordering_keys.state_rank, ordering_keys.event_hash
                 )
         end as live_event_sequence
-    from events
+    from (
+        {{ rebuild_scope(ref('stg_dialpad__call_events'), 'int_dialpad__changed_legs', key='call_id') }}
+    ) as ordering_keys
 
 ),
 
