@@ -33,64 +33,63 @@
     ],
 } %}
 
-with all_events as (
-
-    select * from {{ ref('int_dialpad__call_events_ordered') }}
-
-),
-
-data_watermark as (
+with data_watermark as (
 
     -- The latest event time loaded: "now" for the open-leg timeout (never the wall clock).
-    select max(event_at) as watermark_at from all_events
+    select max(event_at) as watermark_at from {{ ref('int_dialpad__call_events_ordered') }}
 
 ),
 
 events as (
 
-    select * from all_events
+    select * from {{ ref('int_dialpad__call_events_ordered') }}
     where {{ in_rebuild_set('leg_id', 'int_dialpad__changed_legs') }}
 
 ),
 
-prioritised as (
+picks as (
 
-    -- attribute_priority: post-call events first, then live ones, each in the leg's order;
-    -- the highest non-empty priority is the latest live event carrying a value, or the latest
-    -- post-call one where no live event carries it.
+    -- Per leg, the event each attribute group is read from (objects are one group: taken
+    -- whole from one event): the latest live event carrying a value, else the latest
+    -- post-call one carrying it (post-call events never override live ones); and the leg's
+    -- other sequences. One row per leg, aggregated from a few columns: windows over the
+    -- events' wide rows sort every column (and a CTE that two others read, such as `events`,
+    -- is materialised whole by DuckDB), so this reads the events on its own.
     select
-        events.*,
-        row_number() over (
-            partition by events.leg_id
-            order by case when events.is_live_state then 1 else 0 end, events.event_sequence
-        ) as attribute_priority
-    from events
+        leg_id,
+        {%- for group_name, columns in attribute_groups.items() %}
+        {%- set carries_value -%}
+            ({% for column in columns %}{{ column }} is not null{% if not loop.last %} or {% endif %}{% endfor %})
+        {%- endset %}
+        coalesce(
+            max(case when is_live_state and {{ carries_value }} then event_sequence end),
+            max(case when not is_live_state and {{ carries_value }} then event_sequence end)
+        ) as {{ group_name }}_sequence,
+        {%- endfor %}
+        max(case when csat_score is not null then event_sequence end) as csat_sequence,
+        max(case when recap_summary is not null then event_sequence end) as recap_sequence,
+        max(case when is_live_state then event_sequence end) as last_live_sequence,
+        min(case when is_live_state then started_at end) as live_started_at
+    from {{ ref('int_dialpad__call_events_ordered') }}
+    where {{ in_rebuild_set('leg_id', 'int_dialpad__changed_legs') }}
+    group by leg_id
 
 ),
 
 picked as (
 
-    -- For each attribute group (objects are one group: taken whole from one event), the
-    -- priority of the event it is read from.
     select
-        prioritised.*,
-        {%- for group_name, columns in attribute_groups.items() %}
-        max(
-            case
-                when {% for column in columns %}prioritised.{{ column }} is not null{% if not loop.last %} or {% endif %}{% endfor %}  -- noqa: LT05
-                    then prioritised.attribute_priority
-            end
-        ) over (partition by prioritised.leg_id) as {{ group_name }}_priority,
+        events.*,
+        {%- for group_name in attribute_groups %}
+        picks.{{ group_name }}_sequence,
         {%- endfor %}
-        max(case when prioritised.csat_score is not null then prioritised.event_sequence end)
-            over (partition by prioritised.leg_id) as csat_sequence,
-        max(case when prioritised.recap_summary is not null then prioritised.event_sequence end)
-            over (partition by prioritised.leg_id) as recap_sequence,
-        max(case when prioritised.is_live_state then prioritised.event_sequence end)
-            over (partition by prioritised.leg_id) as last_live_sequence,
-        min(case when prioritised.is_live_state then prioritised.started_at end)
-            over (partition by prioritised.leg_id) as live_started_at
-    from prioritised
+        picks.csat_sequence,
+        picks.recap_sequence,
+        picks.last_live_sequence,
+        picks.live_started_at
+    from events
+    inner join picks
+        on events.leg_id = picks.leg_id
 
 ),
 
@@ -120,7 +119,7 @@ aggregated as (
         -- descriptive attributes and related legs
         {%- for group_name, columns in attribute_groups.items() %}
         {%- for column in columns %}
-        max(case when attribute_priority = {{ group_name }}_priority then {{ column }} end) as {{ column }},
+        max(case when event_sequence = {{ group_name }}_sequence then {{ column }} end) as {{ column }},
         {%- endfor %}
         {%- endfor %}
 
