@@ -139,6 +139,7 @@ _LONGEST_FIRST = (
     "test_messagebird_models.py",  # ~160
     "test_spark_kpi_parity.py",  # ~120
     "test_config.py",  # ~100
+    "test_test_scope.py",  # ~100 (four builds; 206 s on a loaded machine, 2026-12-03)
     "test_publish.py",  # ~90
     "test_kpis.py",  # ~80
     "test_report.py",  # ~55

@@ -56,8 +56,12 @@ def test_an_incremental_build_tests_its_own_rows_and_a_full_refresh_every_row(
     tmp_path: Path,
 ) -> None:
     db = tmp_path / "warehouse.duckdb"
-    first = write_lines(tmp_path / "first.ndjson", [*_leg(1001, "sideways", 0), *_leg(2001, "inbound", 10)])
-    second = write_lines(tmp_path / "second.ndjson", [*_leg(3001, "diagonal", 20), *_leg(4001, "outbound", 30)])
+    first = write_lines(
+        tmp_path / "first.ndjson", [*_leg(1001, "sideways", 0), *_leg(2001, "inbound", 10)]
+    )
+    second = write_lines(
+        tmp_path / "second.ndjson", [*_leg(3001, "diagonal", 20), *_leg(4001, "outbound", 30)]
+    )
 
     # a first build is whole: the one conversation of batch 1 that breaks the rule
     assert main(["run", "--quiet", "--db", str(db), str(first)]) == 0
