@@ -9,7 +9,8 @@
 
     * a whole build (`--full-refresh`, a first build, or a build after other code, seeds or
       vars: every key is recomputed, docs/performance.md "What is new") tests every row: so do
-      CI's builds, which start from an empty warehouse, and `callmart build --full-refresh`;
+      CI's builds, which start from an empty warehouse, `callmart build --full-refresh`, and a
+      `dbt test` on its own (it logs no build, so no change set is its own);
     * an incremental build tests, on a relation that names its `written_rows`, the rows of the
       keys this build recomputed; a relation that names none is tested whole (the tables every
       build rebuilds whole, the seeds).

@@ -58,9 +58,7 @@ picks as (
     select
         leg_id,
         {%- for group_name, columns in attribute_groups.items() %}
-        {%- set carries_value -%}
-            ({% for column in columns %}{{ column }} is not null{% if not loop.last %} or {% endif %}{% endfor %})
-        {%- endset %}
+        {%- set carries_value = '(' ~ columns | join(' is not null or ') ~ ' is not null)' %}
         coalesce(
             max(case when is_live_state and {{ carries_value }} then event_sequence end),
             max(case when not is_live_state and {{ carries_value }} then event_sequence end)
