@@ -170,3 +170,21 @@
     {%- endfor -%}
     {{- return(build) -}}
 {%- endmacro %}
+
+
+{#-
+    `written_rows` of the models keyed by conversation that carry its repeat-contact link
+    (int_conversation_repeat_links, fct_conversations): the recomputed conversations, and the
+    stored ones whose previous conversation is a recomputed one (their link may have moved).
+-#}
+{% macro repeat_link_written_rows() -%}
+    {{- return({
+        'key': 'provider, conversation_id',
+        'keys_model': 'int_conversations_to_rebuild',
+        'or': {
+            'key': 'provider, previous_conversation_id',
+            'keys_model': 'int_conversations_to_rebuild',
+            'keys_columns': 'provider, conversation_id',
+        },
+    }) -}}
+{%- endmacro %}

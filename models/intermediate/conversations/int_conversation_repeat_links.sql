@@ -10,15 +10,7 @@
     materialized='incremental',
     unique_key=['provider', 'conversation_id'],
     rebuild_set={'key': 'provider, conversation_id', 'keys_model': 'int_conversations_to_rebuild'},
-    written_rows={
-        'key': 'provider, conversation_id',
-        'keys_model': 'int_conversations_to_rebuild',
-        'or': {
-            'key': 'provider, previous_conversation_id',
-            'keys_model': 'int_conversations_to_rebuild',
-            'keys_columns': 'provider, conversation_id',
-        },
-    },
+    written_rows=repeat_link_written_rows(),
 ) }}
 
 with recomputed_conversations as (
