@@ -188,6 +188,37 @@ DIALPAD_CALL_EVENTS = RawTable(
     ),
 )  # fmt: skip
 
+# Dialpad agent status events (docs/contract.md §11): one row per distinct event, the identity
+# and envelope rules of call events. `date` (when the status changed) is `status_date`: `date`
+# is a reserved word in SQL. Event time: `event_timestamp`, else the envelope's `received_at`,
+# else `date` (the only date field).
+DIALPAD_AGENT_STATUS_EVENTS = RawTable(
+    name="raw.dialpad_agent_status_events",
+    provider="dialpad",
+    key="event_hash",
+    kept_with_copy=("event_at", "event_at_source"),
+    event_time=True,
+    columns=(
+        Column("event_hash", "varchar", not_null=True,
+               note="sha256 of the canonical payload JSON"),
+        Column("target_id", "bigint", "target.id", ID, not_null=True, note="the agent"),
+        *(Column(f"target_{field}", "varchar", f"target.{field}", TEXT)
+          for field in ("type", "name", "email", "phone_number")),
+        *_fields(TEXT, "on_duty_status", "on_duty_status_reason", "availability_status"),
+        *_fields(LIST, "call_center_ids"),
+        Column("status_date", "bigint", "date", UNIX_MS, note="`date`: when the status changed"),
+        *_fields(UNIX_MS, "event_timestamp"),
+        *_fields(BOOLEAN, "powerdialer_mode"),
+        Column("received_at", "timestamp", note="the envelope's received_at (UTC), if any"),
+        Column("event_at", "timestamp", not_null=True),
+        Column("event_at_source", "varchar", not_null=True,
+               note="event | received | fallback (`date`)"),
+        Column("payload", "json", not_null=True, note="the decoded payload, canonical"),
+        *_LINEAGE,
+        _IMPLAUSIBLE,
+    ),
+)  # fmt: skip
+
 # MessageBird Voice API objects (docs/contract.md §8): one row per distinct snapshot (an
 # identical snapshot delivered twice is one row); staging keeps the latest per object.
 # Statuses are normalised: `no-answer` -> `no_answer`, `completed` -> `hangup`.
@@ -242,7 +273,9 @@ MESSAGEBIRD_LEGS = RawTable(
     ),
 )  # fmt: skip
 
-RAW_TABLES = (DIALPAD_CALL_EVENTS, MESSAGEBIRD_CALLS, MESSAGEBIRD_LEGS)
+RAW_TABLES = (
+    DIALPAD_CALL_EVENTS, DIALPAD_AGENT_STATUS_EVENTS, MESSAGEBIRD_CALLS, MESSAGEBIRD_LEGS,
+)  # fmt: skip
 
 # docs/contract.md §3, "Event time": the state's own date when no better time is known (then
 # the latest date_* field present). The simulator and the tests import it from here.
