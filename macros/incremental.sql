@@ -70,10 +70,16 @@
         messagebird_calls_loaded_at {{ instant }},
         messagebird_legs_loaded_at {{ instant }},
         dialpad_data_watermark_at {{ instant }},
-        messagebird_data_watermark_at {{ instant }}
+        messagebird_data_watermark_at {{ instant }},
+        dialpad_agent_status_loaded_at {{ instant }}
     )
         {%- endset -%}
         {%- do run_query(create_log) -%}
+        {#- a log created before agent status events (issue 16) gains their column -#}
+        {%- set log_columns = adapter.get_columns_in_relation(log) | map(attribute='name') | map('lower') | list -%}
+        {%- if 'dialpad_agent_status_loaded_at' not in log_columns -%}
+            {%- do run_query(add_build_log_column(log, 'dialpad_agent_status_loaded_at', instant)) -%}
+        {%- endif -%}
     {%- endif -%}
     {%- if flags.WHICH in ('build', 'run') %}
     insert into {{ log }}
@@ -87,8 +93,18 @@
         (select max(loaded_at) from {{ source('raw', 'dialpad_call_events') }}),
         (select max(loaded_at) from {{ source('raw_messagebird', 'messagebird_calls') }}),
         (select max(loaded_at) from {{ source('raw_messagebird', 'messagebird_legs') }}),
-        -- the data watermarks exactly as the models compute them (staging truncates to the ms)
-        (select {{ dbt.date_trunc('millisecond', 'max(event_at)') }} from {{ source('raw', 'dialpad_call_events') }}),
+        -- the data watermarks exactly as the models compute them (staging truncates to the ms;
+        -- Dialpad's is the latest of call and agent status events: macros/data_watermark.sql)
+        (
+            select max(event_at)
+            from (
+                select {{ dbt.date_trunc('millisecond', 'max(event_at)') }} as event_at
+                from {{ source('raw', 'dialpad_call_events') }}
+                union all
+                select {{ dbt.date_trunc('millisecond', 'max(event_at)') }} as event_at
+                from {{ source('raw', 'dialpad_agent_status_events') }}
+            ) as dialpad_events
+        ),
         (
             select max(updated_at)
             from (
@@ -98,7 +114,8 @@
                 select {{ dbt.date_trunc('millisecond', 'max(updated_at)') }} as updated_at
                 from {{ source('raw_messagebird', 'messagebird_legs') }}
             ) as snapshots
-        )
+        ),
+        (select max(loaded_at) from {{ source('raw', 'dialpad_agent_status_events') }})
     {%- endif %}
 {%- endmacro %}
 
@@ -143,10 +160,25 @@
         messagebird_calls_loaded_at,
         messagebird_legs_loaded_at,
         dialpad_data_watermark_at,
-        messagebird_data_watermark_at
+        messagebird_data_watermark_at,
+        dialpad_agent_status_loaded_at
     from {{ log }}
     where invocation_id = '{{ invocation_id }}' and status = 'running'
     {%- endif -%}
+{%- endmacro %}
+
+
+{#- `alter table ... add column`, as each engine spells it (Spark: `add columns (...)`). -#}
+{% macro add_build_log_column(log, name, type) -%}
+    {{ return(adapter.dispatch('add_build_log_column')(log, name, type)) }}
+{%- endmacro %}
+
+{% macro default__add_build_log_column(log, name, type) -%}
+    alter table {{ log }} add column {{ name }} {{ type }}
+{%- endmacro %}
+
+{% macro spark__add_build_log_column(log, name, type) -%}
+    alter table {{ log }} add columns ({{ name }} {{ type }})
 {%- endmacro %}
 
 
@@ -229,6 +261,7 @@
     {%- set keys = {
         'int_dialpad__changed_legs': 'leg_id',
         'int_dialpad__legs_to_rebuild': 'leg_id',
+        'int_dialpad__agents_to_rebuild': 'agent_id',
         'int_messagebird__calls_to_rebuild': 'call_id',
         'int_legs_to_rebuild': 'provider, leg_id',
         'int_conversations_to_rebuild': 'provider, conversation_id',

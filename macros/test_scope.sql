@@ -143,6 +143,7 @@
     {%- endif -%}
     {%- set watermarks = [
         'dialpad_events_loaded_at', 'messagebird_calls_loaded_at', 'messagebird_legs_loaded_at',
+        'dialpad_agent_status_loaded_at',
     ] -%}
     {%- set query -%}
         select {{ watermarks | join(', ') }}

@@ -35,8 +35,10 @@
 
 with data_watermark as (
 
-    -- The latest event time loaded: "now" for the open-leg timeout (never the wall clock).
-    select max(event_at) as watermark_at from {{ ref('int_dialpad__call_events_ordered') }}
+    -- The latest event time loaded, call and agent status events together: "now" for the
+    -- open-leg timeout (never the wall clock; macros/data_watermark.sql).
+    select {{ dialpad_data_watermark('max(event_at)') }} as watermark_at
+    from {{ ref('int_dialpad__call_events_ordered') }}
 
 ),
 

@@ -33,7 +33,7 @@ components as (
 data_watermark as (
 
     -- the latest event time loaded (int_dialpad__call_legs' own watermark)
-    select max(last_event_at) as watermark_at from legs
+    select {{ dialpad_data_watermark('max(last_event_at)') }} as watermark_at from legs
 
 ),
 
