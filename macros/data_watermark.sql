@@ -11,3 +11,16 @@
         (select max(event_at) from {{ ref('stg_dialpad__agent_status_events') }})
     )
 {%- endmacro %}
+
+
+{#-
+    The end of an agent status interval (docs/contract.md §11): the agent's next interval's
+    start; the last interval ends at the data watermark `watermark_at` (never before its own
+    start). One rule for the mart and for the after-call work that a wrapup interval measures.
+-#}
+{% macro status_interval_end(next_started_at, started_at, watermark_at) -%}
+    coalesce(
+        {{ next_started_at }},
+        case when {{ watermark_at }} > {{ started_at }} then {{ watermark_at }} else {{ started_at }} end
+    )
+{%- endmacro %}

@@ -53,14 +53,9 @@ ended as (
         intervals.provider,
         intervals.agent_id,
         intervals.status_started_at,
-        coalesce(
-            intervals.next_status_started_at,
-            case
-                when data_watermark.watermark_at > intervals.status_started_at
-                    then data_watermark.watermark_at
-                else intervals.status_started_at
-            end
-        ) as status_ended_at,
+        {{ status_interval_end(
+            'intervals.next_status_started_at', 'intervals.status_started_at', 'data_watermark.watermark_at'
+        ) }} as status_ended_at,
         intervals.next_status_started_at is null as is_end_inferred,
         intervals.on_duty_status,
         intervals.on_duty_status_reason,
