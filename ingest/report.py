@@ -221,7 +221,12 @@ def read_report_data(con: duckdb.DuckDBPyConnection, *, has_feed_health: bool) -
             coalesce(sum(conversations_handled_count), 0) as conversations,
             coalesce(sum(first_contact_resolved_count), 0) as resolved,
             sum(answer_delay_ms_sum) as answer_delay_sum,
-            coalesce(sum(answer_delay_known_leg_count), 0) as answer_delay_known
+            coalesce(sum(answer_delay_known_leg_count), 0) as answer_delay_known,
+            sum(acw_ms) as acw_ms,
+            coalesce(sum(acw_known_leg_count), 0) as acw_known,
+            sum(staffed_ms) as staffed_ms,
+            sum(occupied_ms) + sum(wrapup_ms) as busy_ms,
+            sum(available_ms) + sum(occupied_ms) + sum(wrapup_ms) as occupancy_base_ms
         from marts.agg_agent_daily
         group by provider, agent_id
         order by handled desc, agent_name, agent_id
@@ -286,6 +291,14 @@ def _duration(ms: float | None) -> str:
         return "–"
     seconds = round(ms / 1000)
     return f"{seconds // 60}:{seconds % 60:02d}" if seconds >= 60 else f"{seconds} s"
+
+
+def _hours(ms: float | None) -> str:
+    """A long duration in hours and minutes ("7 h 05"); "–" when unknown (no status feed)."""
+    if ms is None:
+        return "–"
+    minutes = round(ms / 60_000)
+    return f"{minutes // 60} h {minutes % 60:02d}"
 
 
 def _when(value: object) -> str:
@@ -762,11 +775,15 @@ AGENT_LEGEND = (
      "colleague answered first (not Dialpad's call-center \"missed\")"),
     ("Outbound", "calls the agent placed"),
     ("Handled", "the agent's legs that connected and ended, inbound or outbound"),
-    ("AHT", "average handle time: talk + hold over handled legs"),
+    ("AHT", "average handle time: talk + hold + after-call work over handled legs"),
+    ("ACW", "average after-call work: the wrapup status that followed a handled leg within "
+     "10 s, over the legs whose agent's status feed covers them"),
     ("Transfer rate", "handled legs the agent transferred"),
     ("FCR", "first-contact resolution: conversations the agent handled that no repeat contact "
      "from the same number followed"),
     ("Answer delay", "average time from the first ring to the agent's answer"),
+    ("Staffed", "time on duty (every status but unavailable), from agent status events"),
+    ("Occupancy", "time on calls or in wrapup, of the time available, on calls or in wrapup"),
 )  # fmt: skip
 
 
@@ -783,13 +800,16 @@ def _agent_table(data: dict[str, Any]) -> str:
             rate_text(row["transfers_out"], row["handled"]),
             rate_text(row["resolved"], row["conversations"]),
             _duration(_ratio(row["answer_delay_sum"], row["answer_delay_known"])),
+            _duration(_ratio(row["acw_ms"], row["acw_known"])),
+            _hours(row["staffed_ms"]),
+            _pct(_ratio(row["busy_ms"], row["occupancy_base_ms"])),
         )
         for row in data["agents"]
     ]
     if not rows:
         return '<p class="empty">No agents.</p>'
     headers = ("Agent", "Offered", "Answered", "Missed", "Outbound", "Handled", "AHT",
-               "Transfer rate", "FCR", "Answer delay")  # fmt: skip
+               "Transfer rate", "FCR", "Answer delay", "ACW", "Staffed", "Occupancy")  # fmt: skip
     legend = "".join(f"<dt>{_e(term)}</dt><dd>{_e(text)}</dd>" for term, text in AGENT_LEGEND)
     table = _provider_table(data, headers, rows, data["agents"])
     return f'<dl class="defs">{legend}</dl>{table}'
@@ -939,7 +959,8 @@ def render_report(data: dict[str, Any], source: str) -> str:
         _day_table(data),
         "<h2>Agents</h2>",
         '<p class="caption">Over the period, counted in legs (one call can ring several '
-        "agents).</p>",
+        "agents). ACW, staffed time and occupancy come from Dialpad's agent status events: "
+        "\u201c\u2013\u201d where an agent has none.</p>",
         _agent_table(data),
         "<h2>Feed health</h2>",
         '<p class="caption">What the marts were built from, per provider (marts.feed_health): '

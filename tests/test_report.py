@@ -64,6 +64,8 @@ AGENT_COLUMNS = {
     "handle_known_leg_count": "integer", "transfers_out_count": "integer",
     "conversations_handled_count": "integer", "first_contact_resolved_count": "integer",
     "answer_delay_ms_sum": "bigint", "answer_delay_known_leg_count": "integer",
+    "acw_ms": "bigint", "acw_known_leg_count": "integer", "staffed_ms": "bigint",
+    "available_ms": "bigint", "occupied_ms": "bigint", "wrapup_ms": "bigint",
 }  # fmt: skip
 OFFER_COLUMNS = {"provider": "varchar", "wait_ms": "bigint", "offer_outcome": "varchar"}
 HEALTH_COLUMNS = {"provider": "varchar", "data_watermark_at": "timestamp", "event_count": "bigint"}
@@ -122,12 +124,15 @@ AGENTS = [
           missed_leg_count=3, outbound_leg_count=2, handled_leg_count=8, handle_ms=1_920_000,
           handle_known_leg_count=8, transfers_out_count=2, conversations_handled_count=8,
           first_contact_resolved_count=6, answer_delay_ms_sum=35_000,
-          answer_delay_known_leg_count=7),
+          answer_delay_known_leg_count=7, acw_ms=240_000, acw_known_leg_count=8,
+          staffed_ms=25_500_000, available_ms=10_000_000, occupied_ms=6_000_000,
+          wrapup_ms=2_000_000),
     agent("messagebird", "+31612345678", "+31612345678", offered_leg_count=4,
           answered_leg_count=3, missed_leg_count=1, handled_leg_count=3, handle_ms=360_000,
           handle_known_leg_count=3, conversations_handled_count=3,
           first_contact_resolved_count=3, answer_delay_ms_sum=9_000,
-          answer_delay_known_leg_count=3),
+          answer_delay_known_leg_count=3, acw_ms=None, staffed_ms=None, available_ms=None,
+          occupied_ms=None, wrapup_ms=None),
 ]  # fmt: skip
 OFFERS = [
     {"provider": "dialpad", "wait_ms": 5_000, "offer_outcome": "answered"},
@@ -243,10 +248,14 @@ def test_call_centers_and_agents_by_name_with_their_provider(tiny: str) -> None:
     assert _row(days, "2026-03-02", "Dialpad", "53", "41", "60% (32/53)")
     assert _row(days, "2026-03-03", "MessageBird", "7", "3", "43% (3/7)")
     agents = _section(tiny, "Agents")
-    # AHT 1,920 s / 8 = 4:00; answer delay 35 s / 7; 2 of 8 transferred; 6 of 8 resolved
+    # AHT 1,920 s / 8 = 4:00; answer delay 35 s / 7; 2 of 8 transferred; 6 of 8 resolved;
+    # ACW 240 s / 8 = 30 s; staffed 25,500 s = 7 h 05; occupancy (6,000 + 2,000) s of
+    # (10,000 + 6,000 + 2,000) s = 44.4 %
     assert _row(agents, "Dialpad", "Ann Lee", "10", "7", "3", "2", "8", "4:00", "25% (2/8)",
-                "75% (6/8)", "5 s")  # fmt: skip
-    assert _row(agents, "MessageBird", "+31612345678", "4", "3", "1", "0", "3", "2:00")
+                "75% (6/8)", "5 s", "30 s", "7 h 05", "44.4 %")  # fmt: skip
+    # no agent status feed: ACW, staffed time and occupancy unknown, never 0
+    assert _row(agents, "MessageBird", "+31612345678", "4", "3", "1", "0", "3", "2:00",
+                "0% (0/3)", "100% (3/3)", "3 s", "–", "–", "–")  # fmt: skip
 
 
 def test_the_legend_and_the_times_the_report_is_of(tiny: str) -> None:
