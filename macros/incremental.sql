@@ -230,6 +230,23 @@
 
 
 {#-
+    THE way staging reads a raw table: every row, or, in an incremental build, every row of the
+    `key`s (an event_hash, a leg) that got a row loaded since the last successful build, so a
+    new copy or snapshot is read with the stored ones of its key. Use it as the body of the
+    staging model's `source` CTE.
+-#}
+{% macro raw_rows_of_keys_loaded_since_last_build(relation, key, watermark_column) -%}
+    select * from {{ relation }}
+    {%- if is_incremental() %}
+    where {{ key }} in (
+        select loaded_copies.{{ key }} from {{ relation }} as loaded_copies
+        where {{ loaded_since_last_build('loaded_at', watermark_column) }}
+    )
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#-
     Open-leg end inference compares a leg's latest event with the data watermark minus
     `open_leg_timeout_hours`. Stored rows were computed against the data watermark of the last
     successful build or of a later failed or partial one; the answer can only differ now for

@@ -15,13 +15,7 @@
 
 with source as (
 
-    select * from {{ source('raw', 'dialpad_agent_status_events') }}
-    {%- if is_incremental() %}
-    where event_hash in (
-        select loaded_copies.event_hash from {{ source('raw', 'dialpad_agent_status_events') }} as loaded_copies
-        where {{ loaded_since_last_build('loaded_at', 'dialpad_agent_status_loaded_at') }}
-    )
-    {%- endif %}
+    {{ raw_rows_of_keys_loaded_since_last_build(source('raw', 'dialpad_agent_status_events'), 'event_hash', 'dialpad_agent_status_loaded_at') }}
 
 ),
 

@@ -18,13 +18,7 @@
 
 with source as (
 
-    select * from {{ source('raw', 'dialpad_call_events') }}
-    {%- if is_incremental() %}
-    where event_hash in (
-        select loaded_copies.event_hash from {{ source('raw', 'dialpad_call_events') }} as loaded_copies
-        where {{ loaded_since_last_build('loaded_at', 'dialpad_events_loaded_at') }}
-    )
-    {%- endif %}
+    {{ raw_rows_of_keys_loaded_since_last_build(source('raw', 'dialpad_call_events'), 'event_hash', 'dialpad_events_loaded_at') }}
 
 ),
 

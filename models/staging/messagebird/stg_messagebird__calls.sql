@@ -12,13 +12,7 @@
 with source as (
 
     -- incremental: every snapshot of the calls that got a snapshot since the last successful build
-    select * from {{ source('raw_messagebird', 'messagebird_calls') }}
-    {%- if is_incremental() %}
-    where call_id in (
-        select loaded_copies.call_id from {{ source('raw_messagebird', 'messagebird_calls') }} as loaded_copies
-        where {{ loaded_since_last_build('loaded_at', 'messagebird_calls_loaded_at') }}
-    )
-    {%- endif %}
+    {{ raw_rows_of_keys_loaded_since_last_build(source('raw_messagebird', 'messagebird_calls'), 'call_id', 'messagebird_calls_loaded_at') }}
 
 ),
 

@@ -14,13 +14,7 @@
 with source as (
 
     -- incremental: every snapshot of the legs that got a snapshot since the last successful build
-    select * from {{ source('raw_messagebird', 'messagebird_legs') }}
-    {%- if is_incremental() %}
-    where leg_id in (
-        select loaded_copies.leg_id from {{ source('raw_messagebird', 'messagebird_legs') }} as loaded_copies
-        where {{ loaded_since_last_build('loaded_at', 'messagebird_legs_loaded_at') }}
-    )
-    {%- endif %}
+    {{ raw_rows_of_keys_loaded_since_last_build(source('raw_messagebird', 'messagebird_legs'), 'leg_id', 'messagebird_legs_loaded_at') }}
 
 ),
 
