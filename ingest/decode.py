@@ -2,8 +2,9 @@
 
 A record is a JSON value or a compact JWT. An envelope (`{"received_at", "payload" | "body",
 "headers"}`) is opened first; then a JSON array or a list response (`{"data": [...]}`) holds
-one record per element. Each element must be a Dialpad call event, a MessageBird leg (it has
-`callId`) or a MessageBird call; anything else is quarantined.
+one record per element. Each element must be a Dialpad call event, a Dialpad agent status event
+(`target` and `on_duty_status` or `availability_status`, no `call_id`: docs/contract.md §11), a
+MessageBird leg (it has `callId`) or a MessageBird call; anything else is quarantined.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ JWT = re.compile(r"[A-Za-z0-9_=-]+(?:\.[A-Za-z0-9_=-]*){2,}")
 _EMPTY_SCALARS = ("", "0")
 _SIGNATURE_HEADER = "messagebird-signature-jwt"
 _MESSAGEBIRD_CALL_KEYS = ("status", "numberId", "createdAt", "updatedAt", "endedAt")
+_AGENT_STATUS_KEYS = ("on_duty_status", "availability_status")
 _MESSAGEBIRD_LEEWAY_S = 1
 _DAY_MS = 86_400_000
 _FAR_MS = 2**63 - 1
@@ -63,12 +65,14 @@ class Kind(StrEnum):
     """Which raw table a good record goes to."""
 
     DIALPAD_EVENT = "dialpad_event"
+    DIALPAD_AGENT_STATUS = "dialpad_agent_status"
     MESSAGEBIRD_CALL = "messagebird_call"
     MESSAGEBIRD_LEG = "messagebird_leg"
 
     @property
     def provider(self) -> str:
-        return DIALPAD if self is Kind.DIALPAD_EVENT else MESSAGEBIRD
+        dialpad = self is Kind.DIALPAD_EVENT or self is Kind.DIALPAD_AGENT_STATUS
+        return DIALPAD if dialpad else MESSAGEBIRD
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,6 +344,15 @@ def classify(payload: Any) -> Kind:
         _require(payload, "id", QuarantineReason.MISSING_ID, MESSAGEBIRD)
         _require(payload, "callId", QuarantineReason.MISSING_CALL_ID, MESSAGEBIRD)
         return Kind.MESSAGEBIRD_LEG
+    if is_agent_status(payload):
+        target = payload["target"]
+        if not isinstance(target, dict):
+            detail = "target is not an object"
+            raise RecordRejected(QuarantineReason.MISSING_AGENT_ID, detail, DIALPAD)
+        if is_empty(target.get("id")):
+            detail = "target.id is absent or empty"
+            raise RecordRejected(QuarantineReason.MISSING_AGENT_ID, detail, DIALPAD)
+        return Kind.DIALPAD_AGENT_STATUS
     if "call_id" in payload or "state" in payload:
         _require(payload, "call_id", QuarantineReason.MISSING_CALL_ID, DIALPAD)
         _require(payload, "state", QuarantineReason.MISSING_STATE, DIALPAD)
@@ -349,8 +362,19 @@ def classify(payload: Any) -> Kind:
     if "id" in payload and any(key in payload for key in _MESSAGEBIRD_CALL_KEYS):
         _require(payload, "id", QuarantineReason.MISSING_ID, MESSAGEBIRD)
         return Kind.MESSAGEBIRD_CALL
-    detail = "neither a Dialpad call event nor a MessageBird call or leg"
+    detail = "neither a Dialpad call or agent status event nor a MessageBird call or leg"
     raise RecordRejected(QuarantineReason.NOT_AN_EVENT, detail)
+
+
+def is_agent_status(payload: dict[str, Any]) -> bool:
+    """docs/contract.md §11: a record with `target` and `on_duty_status` or
+    `availability_status` and no `call_id` is a Dialpad agent status event (whatever their
+    values: an empty or malformed `target` is then quarantined as `missing_agent_id`)."""
+    return (
+        "call_id" not in payload
+        and "target" in payload
+        and any(key in payload for key in _AGENT_STATUS_KEYS)
+    )
 
 
 def _require(payload: dict[str, Any], key: str, reason: QuarantineReason, provider: str) -> None:

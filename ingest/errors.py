@@ -47,6 +47,7 @@ class QuarantineReason(StrEnum):
     MISSING_ID = "missing_id"
     MISSING_CALL_ID = "missing_call_id"
     MISSING_STATE = "missing_state"
+    MISSING_AGENT_ID = "missing_agent_id"  # an agent status event whose target.id is empty
     UNPARSEABLE_FIELD = "unparseable_field"
     NO_EVENT_TIME = "no_event_time"
     IMPLAUSIBLE_TIME = "implausible_time"  # its only event time lies outside the plausible window

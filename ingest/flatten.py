@@ -165,7 +165,7 @@ def type_fields(text: pl.DataFrame, window: TimeWindow, table: RawTable) -> pl.D
             ).drop(alias)
     instants: tuple[str, ...] = ("received_at",)  # unix ms columns (`<name>_ms`) as timestamps
     if table.event_time:
-        rows = rows.with_columns(_event_time(table)).with_columns(_no_event_time())
+        rows = rows.with_columns(_event_time(table)).with_columns(_no_event_time(table))
         instants = ("received_at", "event_at")
     else:
         rows = rows.with_columns(_rejection(pl.lit(False), pl.lit(None), pl.lit(None)))
@@ -351,12 +351,15 @@ def _without_implausible(times: dict[str, bool], window: TimeWindow) -> list[pl.
 
 
 def _event_time(table: RawTable) -> list[pl.Expr]:
-    """event_at_ms and event_at_source, per docs/contract.md §3 "Event time"."""
+    """event_at_ms and event_at_source, per docs/contract.md §3 "Event time" (and §11: an
+    agent status event falls back to its `date`): the fallback is the state's own date where
+    the table has `state`, else the latest of `table.fallback_dates`."""
     own_date = pl.lit(None, dtype=pl.Int64)
-    for state, column in STATE_DATE.items():
-        own_date = pl.when(pl.col("state") == state).then(pl.col(column)).otherwise(own_date)
-    dates = [c.name for c in table.fields if c.kind == UNIX_MS and c.name != "event_timestamp"]
-    fallback = pl.coalesce(own_date, pl.max_horizontal([pl.col(c) for c in dates]))
+    if "state" in table.column_names():
+        for state, column in STATE_DATE.items():
+            own_date = pl.when(pl.col("state") == state).then(pl.col(column)).otherwise(own_date)
+    dates = [pl.col(name) for name in table.fallback_dates]
+    fallback = pl.coalesce(own_date, pl.max_horizontal(dates)) if dates else own_date
     return [
         pl.coalesce(pl.col("event_timestamp"), pl.col("received_at_ms"), fallback).alias(
             "event_at_ms"
@@ -371,9 +374,12 @@ def _event_time(table: RawTable) -> list[pl.Expr]:
     ]
 
 
-def _no_event_time() -> list[pl.Expr]:
+def _no_event_time(table: RawTable) -> list[pl.Expr]:
     """A Dialpad event without a plausible event time cannot be loaded."""
     implausible = pl.col("implausible_time_fields").is_not_null()
+    sources = {column.name: column.source for column in table.fields}
+    dates = [sources[name] or name for name in table.fallback_dates]
+    named = "date_*" if len(dates) > 1 else ", ".join(dates)
     return _rejection(
         pl.col("event_at_ms").is_null(),
         pl.when(implausible).then(pl.lit("implausible_time")).otherwise(pl.lit("no_event_time")),
@@ -383,7 +389,7 @@ def _no_event_time() -> list[pl.Expr]:
             + pl.col("implausible_time_fields").list.join(", ")
             + pl.lit(" outside 2000-01-01 .. a day after the load")
         )
-        .otherwise(pl.lit("no event_timestamp, received_at or date_* field")),
+        .otherwise(pl.lit(f"no event_timestamp, received_at or {named} field")),
     )
 
 

@@ -4,6 +4,7 @@
 the rows instead of committing them: one Parquet file per load and partition, under
 
     DIR/dialpad_call_events/event_date=YYYY-MM-DD/<load id>_<uuid>.parquet
+    DIR/dialpad_agent_status_events/event_date=.../...
     DIR/messagebird_calls/event_date=.../...    DIR/messagebird_legs/event_date=.../...
     DIR/quarantine/load_date=.../...             DIR/load_log/load_date=.../...
     DIR/quarantine_releases/load_date=.../...
@@ -61,6 +62,7 @@ from ingest.stage import QUARANTINE, History, Progress, StagedFile, load_time, s
 # The partition date of each raw table's rows: when the event happened, as near as known.
 _EVENT_DATE = {
     "raw.dialpad_call_events": "cast(event_at as date)",
+    "raw.dialpad_agent_status_events": "cast(event_at as date)",
     "raw.messagebird_calls": "cast(coalesce(updated_at, created_at, loaded_at) as date)",
     "raw.messagebird_legs": "cast(coalesce(updated_at, created_at, loaded_at) as date)",
 }

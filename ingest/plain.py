@@ -8,17 +8,19 @@ stripped as one polars column, the JWT lines are verified together (`Decoder.ver
 msgspec parses and writes each object (an object line, or a token's claims) and hashlib hashes
 each payload, each a C call mapped over the whole column (the same parser and writer as
 `ingest.canonical`, so the same canonical text), and the classification is a polars expression
-over the fields the flattening extracts anyway (`is_plain_dialpad_event`). A token's line keeps
-its text (the token) as the raw text, and a token the decoder refuses is quarantined with the
-reason and detail `Decoder.decode` gives it.
+over the fields the flattening extracts anyway (`is_plain_dialpad_event`; for the objects that
+are not one, `is_plain_agent_status_event` over the agent status table's fields). A token's
+line keeps its text (the token) as the raw text, and a token the decoder refuses is quarantined
+with the reason and detail `Decoder.decode` gives it.
 
 Everything else takes the exact per-record path (`ingest.decode.Decoder`): lines that are not
 an object or a JWT (an array, text that is not JSON), a token whose claims are not an object
 (not JSON, an array: `malformed_jwt`), lines that are not valid UTF-8, an object msgspec
-refuses (a lone surrogate escape, nesting too deep), an envelope, a MessageBird object, and an
+refuses (a lone surrogate escape, nesting too deep), an envelope, a MessageBird object, an
 event whose `call_id` or `state` is anything but plainly there (empty, of another type,
-surrounded by spaces). The fast path only takes what it is sure of: a line it leaves is decoded
-exactly as before, and `tests/test_ingest_plain.py` holds both paths to the same rows.
+surrounded by spaces), and an agent status event whose `target.id` is. The fast path only takes
+what it is sure of: a line it leaves is decoded exactly as before, and
+`tests/test_ingest_plain.py` holds both paths to the same rows.
 """
 
 from __future__ import annotations
@@ -179,6 +181,26 @@ def _set_apart(
 # text `json_transform` extracted; kept only where that text settles it:
 _WHOLE_NUMBER = r"^-?[1-9][0-9]*$"  # an integer, or a string of one, that is not 0: not empty
 _STATE = r"^[a-z_]+$"  # a state's name: text (true/false are the JSON literals, not text)
+
+
+# docs/contract.md §11 and `ingest.decode.classify`: an object with `target` and `on_duty_status`
+# or `availability_status` and no `call_id` (nor `callId`) is an agent status event, loaded when
+# `target.id` is not empty. Kept only where the extracted text settles it: a target id that is
+# plainly a whole number, a status present, and none of the keys that make an object something
+# else (an envelope's `payload`/`body`, a list response's `data`) anywhere in the payload's text
+_NOT_AGENT_STATUS = ('"call_id":', '"callId":', '"payload":', '"body":', '"data":')
+
+
+def is_plain_agent_status_event() -> pl.Expr:
+    """Over the agent status table's extracted fields beside the canonical payload: a plain
+    Dialpad agent status event, decoded the same by both paths. Anything else is left to the
+    per-record path."""
+    payload = pl.col("payload")
+    return (
+        pl.all_horizontal(~payload.str.contains(key, literal=True) for key in _NOT_AGENT_STATUS)
+        & pl.col("target_id").str.contains(_WHOLE_NUMBER).fill_null(False)
+        & (pl.col("on_duty_status").is_not_null() | pl.col("availability_status").is_not_null())
+    )
 
 
 def is_plain_dialpad_event() -> pl.Expr:

@@ -1,7 +1,7 @@
 """The raw tables that payloads flatten into, declared once: each column's name, type and source.
 
-One `RawTable` per table (`raw.dialpad_call_events`, `raw.messagebird_calls`,
-`raw.messagebird_legs`), its columns in the tables' own order. From it come
+One `RawTable` per table (`raw.dialpad_call_events`, `raw.dialpad_agent_status_events`,
+`raw.messagebird_calls`, `raw.messagebird_legs`), its columns in the tables' own order. From it come
 - the flattening (`ingest.flatten`): which payload field each column reads (`source`, a dotted
   path for an object's field) and how that field's text is typed (`kind`);
 - the DDL (`ddl`): each CREATE TABLE's column list, and an `alter table ... add column if not
@@ -65,6 +65,9 @@ class RawTable:
     columns: tuple[Column, ...]
     kept_with_copy: tuple[str, ...] = ()  # what the earliest-received copy of an event rewrites
     event_time: bool = False  # event_at/event_at_source by docs/contract.md §3 "Event time"
+    # with `event_time`: the columns whose latest is the `fallback` event time (after the
+    # state's own date, `STATE_DATE`, where the table has `state`)
+    fallback_dates: tuple[str, ...] = ()
     reject_by_source: bool = False  # an unparseable field is named by its source, not column
 
     @property
@@ -151,6 +154,8 @@ DIALPAD_CALL_EVENTS = RawTable(
     key="event_hash",
     kept_with_copy=("event_at", "event_at_source"),
     event_time=True,
+    fallback_dates=("date_started", "date_rang", "date_first_rang", "date_queued",
+                    "date_connected", "date_ended"),
     columns=(
         Column("event_hash", "varchar", not_null=True,
                note="sha256 of the canonical payload JSON"),
@@ -198,6 +203,7 @@ DIALPAD_AGENT_STATUS_EVENTS = RawTable(
     key="event_hash",
     kept_with_copy=("event_at", "event_at_source"),
     event_time=True,
+    fallback_dates=("status_date",),
     columns=(
         Column("event_hash", "varchar", not_null=True,
                note="sha256 of the canonical payload JSON"),

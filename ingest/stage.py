@@ -32,8 +32,20 @@ from ingest.children import die_with_parent
 from ingest.decode import Decoder, Event, Kind, Rejected
 from ingest.errors import FAILED_FILE_REASONS_SQL, FileFailed, QuarantineReason
 from ingest.flatten import events_frame, extract_fields, flatten, type_fields
-from ingest.plain import PlainLines, as_records, is_plain_dialpad_event, plain_lines
-from ingest.raw_tables import DIALPAD_CALL_EVENTS, MESSAGEBIRD_CALLS, MESSAGEBIRD_LEGS, RawTable
+from ingest.plain import (
+    PlainLines,
+    as_records,
+    is_plain_agent_status_event,
+    is_plain_dialpad_event,
+    plain_lines,
+)
+from ingest.raw_tables import (
+    DIALPAD_AGENT_STATUS_EVENTS,
+    DIALPAD_CALL_EVENTS,
+    MESSAGEBIRD_CALLS,
+    MESSAGEBIRD_LEGS,
+    RawTable,
+)
 from ingest.read import (
     CHUNK_RECORDS,
     Chunk,
@@ -49,6 +61,7 @@ QUARANTINE = "quarantine"  # the staging sub-folder of bad records
 # the raw table each kind of good record goes to
 TABLE_OF_KIND = {
     Kind.DIALPAD_EVENT: DIALPAD_CALL_EVENTS,
+    Kind.DIALPAD_AGENT_STATUS: DIALPAD_AGENT_STATUS_EVENTS,
     Kind.MESSAGEBIRD_CALL: MESSAGEBIRD_CALLS,
     Kind.MESSAGEBIRD_LEG: MESSAGEBIRD_LEGS,
 }
@@ -368,9 +381,7 @@ class Stager:
 
     def _stage(self, job: ChunkJob) -> Staged:
         plain = plain_lines(job.chunk, self._decoder) if self._plain_path else None
-        fast, fast_keys = (
-            (None, Counter[tuple[str, ...]]()) if plain is None else self._plain(plain)
-        )
+        fast = {} if plain is None else self._plain(plain)
         records = job.chunk.records() if plain is None else plain.others
         events: list[Event] = []
         rejected: list[Rejected] = [] if plain is None else plain.rejected  # JWT lines refused
@@ -388,15 +399,16 @@ class Stager:
             # with file_index and source_line, tells apart equal elements of one line's list
             pl.int_range(pl.len(), dtype=pl.Int32).alias("copy_index"),
         )
-        staged = Staged(read=len(events) + len(rejected) + (fast.height if fast is not None else 0))
+        fast_read = sum(extracted.height for extracted, _ in fast.values())
+        staged = Staged(read=len(events) + len(rejected) + fast_read)
         quarantines = [_rejected_frame(rejected)]
         for kind, table in TABLE_OF_KIND.items():
             of_kind = [event for event in events if event.kind is kind]
-            extracted = fast if kind is Kind.DIALPAD_EVENT and fast is not None else None
+            extracted, fast_keys = fast.get(kind, (None, None))
             if not of_kind and (extracted is None or not extracted.height):
                 continue
             key_sets = Counter(event.keys for event in of_kind)
-            if extracted is not None:
+            if fast_keys is not None:
                 key_sets.update(fast_keys)
             for keys, count in key_sets.items():
                 for key in keys:
@@ -415,22 +427,39 @@ class Stager:
         _write(pl.concat(quarantines).with_columns(lineage), job.folder / QUARANTINE, job.name)
         return staged
 
-    def _plain(self, plain: PlainLines) -> tuple[pl.DataFrame | None, Counter[tuple[str, ...]]]:
-        """The plain Dialpad events among the chunk's objects, their fields extracted, and
-        their key sets; the other objects join `plain.others`, for the per-record path."""
+    def _plain(
+        self, plain: PlainLines
+    ) -> dict[Kind, tuple[pl.DataFrame, Counter[tuple[str, ...]]]]:
+        """The plain Dialpad call events and agent status events among the chunk's objects,
+        their fields extracted, and their key sets, by kind; the other objects join
+        `plain.others`, for the per-record path."""
         if not plain.candidates.height:
-            return None, Counter()
+            return {}
         try:
             text = extract_fields(self._con, plain.candidates, DIALPAD_CALL_EVENTS)
         except Exception:  # a record no rule foresaw: the per-record path isolates it
             plain.others.extend(as_records(plain.candidates))
             plain.others.sort(key=lambda record: record.line)
-            return None, Counter()
+            return {}
         fast = text.select(is_plain_dialpad_event()).to_series()
-        if not fast.all():
-            plain.others.extend(as_records(plain.candidates.filter(~fast)))
-            plain.others.sort(key=lambda record: record.line)
-        return text.filter(fast), plain.key_sets(fast)
+        found = {Kind.DIALPAD_EVENT: (text.filter(fast), plain.key_sets(fast))}
+        left = plain.candidates.filter(~fast)
+        agents = pl.Series(dtype=pl.Boolean)
+        if left.height:
+            try:
+                agent_text = extract_fields(self._con, left, DIALPAD_AGENT_STATUS_EVENTS)
+                agents = agent_text.select(is_plain_agent_status_event()).to_series()
+            except Exception:  # as above: these go the per-record path
+                agent_text, agents = left.clear(), pl.Series([False] * left.height)
+            if agents.any():
+                # the candidates' positions of the agent status events, for their key sets
+                positions = (~fast).arg_true().filter(agents)
+                mask = pl.Series([False] * fast.len()).scatter(positions, True)
+                found[Kind.DIALPAD_AGENT_STATUS] = (agent_text.filter(agents), plain.key_sets(mask))
+            if not agents.all():
+                plain.others.extend(as_records(left.filter(~agents)))
+                plain.others.sort(key=lambda record: record.line)
+        return found
 
     def _decode(self, record: RawRecord) -> list[Event | Rejected]:
         """The record's outcomes; an error no rule foresaw quarantines it, never stops the load."""
