@@ -23,8 +23,8 @@ from conftest import SECRET, event, sign
 from ingest.canonical import canonical_json, loads, sha256_hex
 from ingest.decode import Decoder, TimeWindow
 from ingest.flatten import extract_fields
-from ingest.plain import is_plain_dialpad_event, plain_lines
-from ingest.raw_tables import DIALPAD_CALL_EVENTS
+from ingest.plain import is_plain_agent_status_event, is_plain_dialpad_event, plain_lines
+from ingest.raw_tables import DIALPAD_AGENT_STATUS_EVENTS, DIALPAD_CALL_EVENTS
 from ingest.read import read_chunks
 from ingest.sample import SAMPLE_SECRET, write_sample
 from ingest.stage import ChunkJob, Staged, Stager
@@ -175,6 +175,86 @@ EDGE_CASES = [
     "42",
     '"text"',
 ]
+
+
+# Dialpad agent status events (docs/contract.md §11): plain ones, and every way one is not
+_AGENT = '"target": {"id": 5012, "name": "Ana", "type": "user"}'
+AGENT_STATUS_CASES = [
+    "{" + _AGENT + ', "on_duty_status": "wrapup", "availability_status": "available", '
+    '"call_center_ids": ["71", "70"], "date": 1700000000000, "event_timestamp": 1700000000123}',
+    "{" + _AGENT + ', "availability_status": "unavailable", "date": 1700000000000}',
+    "{" + _AGENT + ', "on_duty_status": "busy", "powerdialer_mode": "TRUE", "date": 1.7e12}',
+    '{"target": {"id": "9007199254740993"}, "on_duty_status": "occupied", "date": 1.7e12}',
+    '{"on_duty_status": "wrapup", "target": {"id": 5012}, "date": 1700000000000, "new": 1}',
+    # the same event twice (one identity), in another key order
+    "{" + _AGENT + ', "on_duty_status": "available", "date": 1700000000500}',
+    '{"date": 1700000000500, "on_duty_status": "available", ' + _AGENT + "}",
+    # no status value (the key is there), an empty, odd or spaced target id, a bad target
+    "{" + _AGENT + ', "on_duty_status": null, "date": 1700000000000}',
+    '{"target": {"id": 0}, "on_duty_status": "wrapup", "date": 1700000000000}',
+    '{"target": {"id": ""}, "on_duty_status": "wrapup", "date": 1700000000000}',
+    '{"target": {"id": " 5012 "}, "on_duty_status": "wrapup", "date": 1700000000000}',
+    '{"target": {"id": 1.5}, "on_duty_status": "wrapup", "date": 1700000000000}',
+    '{"target": {"id": "abc"}, "on_duty_status": "wrapup", "date": 1700000000000}',
+    '{"target": {"name": "Ana"}, "on_duty_status": "wrapup", "date": 1700000000000}',
+    '{"target": null, "on_duty_status": "wrapup", "date": 1700000000000}',
+    '{"target": "5012", "on_duty_status": "wrapup", "date": 1700000000000}',
+    '{"target": [5012], "on_duty_status": "wrapup", "date": 1700000000000}',
+    # fields that do not type, no time, a time outside the window
+    "{" + _AGENT + ', "on_duty_status": "wrapup", "date": "soon"}',
+    "{" + _AGENT + ', "on_duty_status": "wrapup", "powerdialer_mode": "maybe", "date": 1.7e12}',
+    "{" + _AGENT + ', "on_duty_status": "wrapup"}',
+    "{" + _AGENT + ', "on_duty_status": "wrapup", "date": 99999999999999999}',
+    # with call_id (a call event, or a call event missing its state), with callId, state
+    '{"call_id": 90, "state": "hangup", ' + _AGENT + ', "on_duty_status": "wrapup", '
+    '"date_ended": 1700000000000}',
+    '{"call_id": 91, ' + _AGENT + ', "on_duty_status": "wrapup", "date": 1700000000000}',
+    '{"callId": "c-1", "id": "l-1", ' + _AGENT + ', "on_duty_status": "wrapup"}',
+    '{"state": "hangup", ' + _AGENT + ', "on_duty_status": "wrapup", "date": 1700000000000}',
+    "{" + _AGENT + ', "on_duty_status": "wrapup", "note": "\\"call_id\\": 1", "date": 1.7e12}',
+    # a target without a status, in an envelope, a list response, an array
+    "{" + _AGENT + ', "date": 1700000000000}',
+    '{"received_at": 1700000000000, "payload": {' + _AGENT + ', "on_duty_status": "wrapup"}}',
+    '{"received_at": 1700000000000, "payload": {}, ' + _AGENT + ', "on_duty_status": "x"}',
+    '{"data": [{' + _AGENT + ', "on_duty_status": "wrapup", "date": 1700000000000}]}',
+    "[{" + _AGENT + ', "on_duty_status": "wrapup", "date": 1700000000000}]',
+    sign({"target": {"id": 5013}, "on_duty_status": "wrapup", "date": 1_700_000_000_000}),
+    sign({"target": {"id": ""}, "on_duty_status": "wrapup", "date": 1_700_000_000_000}),
+]
+
+
+def test_both_paths_stage_agent_status_events_alike(tmp_path: Path) -> None:
+    path = tmp_path / "agents.ndjson"
+    lines = [*AGENT_STATUS_CASES, *EDGE_CASES[:6], *AGENT_STATUS_CASES[:3]]
+    path.write_text("\n".join(lines) + "\n")
+    assert_same_staging(path, tmp_path)
+
+
+def test_plain_agent_status_lines_take_the_column_wise_path(tmp_path: Path) -> None:
+    """Plain agent status events among call events are all candidates, none left over."""
+    agents = [
+        {"target": {"id": 5000 + n}, "on_duty_status": "wrapup", "date": 1_700_000_000_000 + n}
+        for n in range(20)
+    ]
+    calls = [event(call_id=n, state="ringing") for n in range(1, 21)]
+    path = tmp_path / "mixed.ndjson"
+    lines = [line for pair in zip(calls, agents, strict=True) for line in pair]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    [chunk] = list(read_chunks(path))[:1]
+    plain = plain_lines(chunk, Decoder(SECRET.encode(), None, WINDOW))
+    assert plain is not None and plain.others == []
+    with duckdb.connect() as con:
+        text = extract_fields(con, plain.candidates, DIALPAD_CALL_EVENTS)
+        agent_text = extract_fields(con, plain.candidates, DIALPAD_AGENT_STATUS_EVENTS)
+    calls_found = text.select(is_plain_dialpad_event()).to_series().to_list()
+    agents_found = agent_text.select(is_plain_agent_status_event()).to_series().to_list()
+    assert calls_found == [True, False] * 20
+    assert agents_found == [False, True] * 20
+    folder = tmp_path / "staged"
+    _stage(path, folder, True, SECRET)
+    staged = pl.read_parquet(folder / "dialpad_agent_status_events" / "*.parquet")
+    assert staged["target_id"].to_list() == list(range(5000, 5020))
+    assert staged["source_line"].to_list() == list(range(2, 41, 2))
 
 
 def test_both_paths_stage_edge_cases_alike(tmp_path: Path) -> None:
