@@ -444,7 +444,6 @@ class Stager:
         fast = text.select(is_plain_dialpad_event()).to_series()
         found = {Kind.DIALPAD_EVENT: (text.filter(fast), plain.key_sets(fast))}
         left = plain.candidates.filter(~fast)
-        agents = pl.Series(dtype=pl.Boolean)
         if left.height:
             try:
                 agent_text = extract_fields(self._con, left, DIALPAD_AGENT_STATUS_EVENTS)
