@@ -195,10 +195,12 @@ def test_the_earliest_received_copy_wins_across_loads(tmp_path: Path, ingest, qu
 def test_a_record_with_call_id_is_a_call_event(tmp_path: Path, ingest, query) -> None:
     both = event(77, "hangup", target={"id": 5012}, on_duty_status="wrapup")
     without_state = status(call_id=78)  # a call event missing its state, not a status event
-    path = write_lines(tmp_path / "mixed.ndjson", [both, without_state])
+    # no call_id: a status event, whatever else it carries (§11)
+    with_state = status(target={"id": 79}, state="hangup")
+    path = write_lines(tmp_path / "mixed.ndjson", [both, without_state, with_state])
     assert ingest(path) == 0
     assert query("select call_id, target_id from raw.dialpad_call_events") == [(77, 5012)]
-    assert query("select count(*) from raw.dialpad_agent_status_events") == [(0,)]
+    assert _rows(query, "target_id, source_line") == [(79, 3)]
     assert query("select source_line, reason from raw.quarantine") == [(2, "missing_state")]
 
 
