@@ -13,6 +13,12 @@
     with no catalog to update. The views are recreated at every dbt invocation (the catalog is
     in-memory), so a new column in the files shows up on the next build. `raw.quarantine`
     joins the lake's `quarantine_releases`, so that it has DuckDB's columns.
+
+    Every lake load writes a file for every raw table, an empty one (with the table's columns)
+    when it has no rows for it (ingest/lake.py), so a view over a table no landing file has
+    filled yet, such as `dialpad_agent_status_events` for a feed without agent status events,
+    reads as empty. A lake last loaded by a release without that table lacks its folder until
+    its next load.
 -#}
 {% macro create_raw_sources() -%}
     {{ return(adapter.dispatch('create_raw_sources')()) }}
