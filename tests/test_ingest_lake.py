@@ -140,6 +140,7 @@ def test_a_failed_lake_load_shows_readers_no_file_and_leaves_no_pending_folder(
     monkeypatch.setattr(ingest.lake._LakeLoad, "_copy", real_copy)
     assert _export(tmp_path / "lake", landing) == 0
     assert sorted(p.name for p in (tmp_path / "lake").iterdir()) == [
+        "dialpad_agent_status_events",  # no rows either
         "dialpad_call_events",
         "load_log",
         "messagebird_calls",  # no rows, but readers find its columns (Spark needs them)
