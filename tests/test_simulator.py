@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import random
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,10 +23,14 @@ import pytest
 
 from ingest.raw_tables import STATE_DATE
 from ingest.sample import SAMPLE_SECRET, write_sample
+from ingest.sample.agents import Block, Status, StatusEvent, Timeline
 from ingest.sample.directory import TWO_53, Ids, build_directory
 from ingest.sample.expected import (
+    agent_interval_rows,
     expected_conversation,
     expected_legs,
+    leg_acw,
+    status_intervals,
     union_length,
 )
 from ingest.sample.messagebird.expected import expected_conversation as mb_expected_conversation
@@ -117,6 +122,8 @@ class Loaded:
     quarantined: Counter[str]
     mb_copies: int = 0
     mb_objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # hash -> object
+    status_copies: int = 0
+    statuses: dict[str, dict[str, Any]] = field(default_factory=dict)  # hash -> agent status
     mb_sources: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
 
@@ -176,9 +183,7 @@ def load(folder: Path, secret: str) -> Loaded:
     loaded = Loaded(0, 0, {}, Counter())
     for path in sorted(folder.iterdir()):
         for record in file_records(path):
-            payload, received = decode_record(
-                record, secret, path.name.startswith("dialpad_webhook")
-            )
+            payload, received = decode_record(record, secret, ".jwt" in path.name)
             if isinstance(payload, dict) and isinstance(payload.get("data"), list):
                 elements = payload["data"]  # a MessageBird list response: one record each
                 loaded.records += len(elements)
@@ -193,6 +198,10 @@ def load(folder: Path, secret: str) -> Loaded:
                 shape = "envelope" if received is not None else "object"
                 add_messagebird(loaded, payload, f"{path.name}:{shape}")
                 continue
+            if is_agent_status(payload):
+                loaded.status_copies += 1
+                loaded.statuses[canonical_hash(payload)] = payload
+                continue
             if "call_id" not in payload or "state" not in payload:
                 loaded.quarantined[
                     "missing_call_id" if "call_id" not in payload else "missing_state"
@@ -205,6 +214,15 @@ def load(folder: Path, secret: str) -> Loaded:
                 kept = received
             loaded.events[digest] = (payload, kept)
     return loaded
+
+
+def is_agent_status(payload: dict[str, Any]) -> bool:
+    """docs/contract.md §11: `target`, an on-duty or availability status, no `call_id`."""
+    return (
+        "target" in payload
+        and ("on_duty_status" in payload or "availability_status" in payload)
+        and "call_id" not in payload
+    )
 
 
 def add_messagebird(loaded: Loaded, payload: dict[str, Any], source: str) -> None:
@@ -376,8 +394,10 @@ def test_summary_counts_add_up(
     assert summary["legs"] == len(all_legs)
     assert summary["conversations"] == len(all_conversations)
     dialpad, messagebird = summary["providers"]["dialpad"], summary["providers"]["messagebird"]
-    assert (
-        summary["distinct_events"] == dialpad["distinct_events"] + messagebird["distinct_objects"]
+    assert summary["distinct_events"] == (
+        dialpad["distinct_events"]
+        + dialpad["agent_status"]["distinct_events"]
+        + messagebird["distinct_objects"]
     )
     assert summary["legs"] == dialpad["legs"] + messagebird["legs"]
     assert summary["duplicates"] > 0
@@ -396,8 +416,10 @@ def test_landing_files_read_back_to_the_summary(
     assert loaded.records == summary["records"]
     assert len(loaded.events) == summary["providers"]["dialpad"]["distinct_events"]
     assert len(loaded.mb_objects) == summary["providers"]["messagebird"]["distinct_objects"]
-    assert len(loaded.events) + len(loaded.mb_objects) == summary["distinct_events"]
-    copies = loaded.copies + loaded.mb_copies
+    statuses = summary["providers"]["dialpad"]["agent_status"]["distinct_events"]
+    assert len(loaded.statuses) == statuses
+    assert len(loaded.events) + len(loaded.mb_objects) + statuses == summary["distinct_events"]
+    copies = loaded.copies + loaded.mb_copies + loaded.status_copies
     assert copies - summary["distinct_events"] == summary["duplicates"]
     assert dict(loaded.quarantined) == summary["quarantined_by_reason"]
 
@@ -595,7 +617,8 @@ def test_conversation_invariants(
         if c["ended_at"] is not None:
             assert c["ended_at"] >= c["started_at"]
         talk, hold = c["talk_ms"], c["hold_ms"]
-        assert c["handle_ms"] == (None if talk is None else talk + (hold or 0))
+        acw = c["acw_ms"] or 0  # docs/contract.md §5: handle = talk + hold + ACW
+        assert c["handle_ms"] == (None if talk is None else talk + (hold or 0) + acw)
         if c["wait_ms"] is not None:
             assert c["direction"] == "inbound" and c["is_complete"]
             assert 0 <= c["wait_ms"] <= c["ended_at"] - c["started_at"]
@@ -1469,3 +1492,450 @@ def test_messagebird_snapshots_show_the_object_as_it_was() -> None:
     ]  # fmt: skip
     with pytest.raises(MbScenarioError):
         entry.ring(T0 + 130_000)
+
+
+# -- agent status (docs/contract.md §11) -------------------------------------------------
+
+AGENT_LEG_ROLES = ("operator", "direct")
+
+
+def read_gz_ndjson(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in gzip.decompress(path.read_bytes()).splitlines()]
+
+
+@pytest.fixture(scope="module")
+def status_rows(sample: Path) -> list[dict[str, Any]]:
+    return read_gz_ndjson(sample / "_expected" / "agent_status_intervals.ndjson.gz")
+
+
+@pytest.fixture(scope="module")
+def agent_interval_rows_(sample: Path) -> list[dict[str, Any]]:
+    return read_gz_ndjson(sample / "_expected" / "agent_intervals.ndjson.gz")
+
+
+def connected_agent_leg_rows(legs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        leg
+        for leg in legs
+        if leg["leg_role"] in AGENT_LEG_ROLES
+        and leg["target_type"] == "user"
+        and leg["connected_at"] is not None
+    ]
+
+
+def by_agent(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in sorted(rows, key=lambda row: row["status_started_at"]):
+        grouped[row["agent_id"]].append(row)
+    return grouped
+
+
+def test_agent_statuses_read_back_to_the_intervals(
+    read_back: tuple[Loaded, dict[int, ReadLeg]],
+    status_rows: list[dict[str, Any]],
+    summary: dict[str, Any],
+) -> None:
+    """The delivered status events, deduplicated, ordered by `date` and with identical
+    consecutive statuses collapsed, give the expected intervals; the last ends at the
+    watermark, which the status events never pass."""
+    loaded, _ = read_back
+    watermark = summary["watermark_at"]
+    events: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for payload in loaded.statuses.values():
+        events[str(int(payload["target"]["id"]))].append(payload)
+    rebuilt = []
+    for agent_id, payloads in events.items():
+        payloads.sort(key=lambda p: p["date"])
+        stamps = [p["event_timestamp"] for p in payloads]
+        assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
+        assert all(p["date"] <= p["event_timestamp"] <= watermark for p in payloads)
+        kept: list[tuple[int, tuple[Any, ...]]] = []
+        for p in payloads:
+            status = (
+                p["on_duty_status"],
+                p.get("on_duty_status_reason"),
+                p["availability_status"],
+                sorted(p["call_center_ids"]),
+            )
+            if not kept or kept[-1][1] != status:
+                kept.append((p["date"], status))
+        for i, (start, status) in enumerate(kept):
+            end = kept[i + 1][0] if i + 1 < len(kept) else watermark
+            rebuilt.append((agent_id, start, end, i + 1 == len(kept), *status))
+    expected = [
+        (
+            row["agent_id"], row["status_started_at"], row["status_ended_at"],
+            row["is_end_inferred"], row["on_duty_status"], row["on_duty_status_reason"],
+            row["availability_status"], row["call_center_ids"],
+        )
+        for row in status_rows
+    ]  # fmt: skip
+    assert sorted(rebuilt) == sorted(expected)
+    assert all(
+        r["duration_ms"] == r["status_ended_at"] - r["status_started_at"] > 0 for r in status_rows
+    )
+    assert len(loaded.statuses) > len(status_rows)  # repeated statuses collapsed
+    assert loaded.status_copies > len(loaded.statuses)  # some delivered twice
+
+
+def test_agents_are_occupied_whenever_connected(
+    legs: list[dict[str, Any]], status_rows: list[dict[str, Any]], summary: dict[str, Any]
+) -> None:
+    statuses = summary["providers"]["dialpad"]["agent_status"]
+    intervals = by_agent(status_rows)
+    checked = 0
+    for leg in connected_agent_leg_rows(legs):
+        rows = intervals.get(leg["target_id"])
+        if not rows:
+            assert leg["target_id"] in statuses["agents_without_status"]
+            continue
+        if leg["connected_at"] < rows[0]["status_started_at"]:
+            assert leg["target_id"] == statuses["late_feed_agent"]
+            continue
+        end = leg["ended_at"] or summary["watermark_at"]
+        overlapping = [
+            row
+            for row in rows
+            if row["status_started_at"] < end and row["status_ended_at"] > leg["connected_at"]
+        ]
+        assert {row["on_duty_status"] for row in overlapping} == {"occupied"}, leg["leg_id"]
+        checked += 1
+    assert checked > 100
+
+
+def test_acw_follows_from_the_intervals(
+    legs: list[dict[str, Any]],
+    conversations: list[dict[str, Any]],
+    status_rows: list[dict[str, Any]],
+) -> None:
+    """docs/contract.md §11: a wrapup starting 0-10 s after a connected agent leg's end is
+    its ACW (the agent's latest such leg); 0 when a status of the agent is within 12 hours
+    before the leg's end; null otherwise, and on every other leg."""
+    intervals = by_agent(status_rows)
+    agent_legs = connected_agent_leg_rows(legs)
+    expected: dict[str, int | None] = {}
+    for leg in agent_legs:
+        rows = intervals.get(leg["target_id"], [])
+        end = leg["ended_at"]
+        if end is None:
+            continue
+        covered = any(end - 12 * 3_600_000 <= row["status_started_at"] <= end for row in rows)
+        expected[leg["leg_id"]] = 0 if covered else None
+    for agent_id, rows in intervals.items():
+        ended = [leg for leg in agent_legs if leg["target_id"] == agent_id and leg["ended_at"]]
+        for row in rows:
+            if row["on_duty_status"] != "wrapup":
+                continue
+            start = row["status_started_at"]
+            claims = [leg for leg in ended if leg["ended_at"] <= start <= leg["ended_at"] + 10_000]
+            if claims:
+                latest = max(claims, key=lambda leg: leg["ended_at"])
+                expected[latest["leg_id"]] = (expected[latest["leg_id"]] or 0) + row["duration_ms"]
+    assert {leg["leg_id"]: leg["acw_ms"] for leg in legs if leg["acw_ms"] is not None} == {
+        leg_id: acw for leg_id, acw in expected.items() if acw is not None
+    }
+    values = list(expected.values())
+    assert any(v is None for v in values) and 0 in values and any(v for v in values)
+    by_conversation: dict[str, list[int | None]] = defaultdict(list)
+    for leg in agent_legs:
+        by_conversation[leg["conversation_id"]].append(expected.get(leg["leg_id"]))
+    for conv in conversations:
+        known = [v for v in by_conversation.get(conv["conversation_id"], []) if v is not None]
+        assert conv["acw_ms"] == (sum(known) if known else None), conv["conversation_id"]
+        if conv["talk_ms"] is not None:
+            assert conv["handle_ms"] == conv["talk_ms"] + (conv["hold_ms"] or 0) + (
+                conv["acw_ms"] or 0
+            )
+
+
+def test_agent_status_cases_are_present(
+    read_back: tuple[Loaded, dict[int, ReadLeg]],
+    legs: list[dict[str, Any]],
+    status_rows: list[dict[str, Any]],
+    summary: dict[str, Any],
+) -> None:
+    """Each case of the brief appears in the sample, visibly in the expected rows."""
+    statuses = summary["providers"]["dialpad"]["agent_status"]
+    for case in (
+        "shifts", "wrapups", "late_wrapups", "back_to_back", "breaks",
+        "off_duty_after_missed_ring", "unknown_on_duty_status", "repeated_statuses",
+    ):  # fmt: skip
+        assert statuses["drawn"].get(case, 0) > 0, case
+    kinds = {(row["on_duty_status"], row["on_duty_status_reason"]) for row in status_rows}
+    assert {
+        ("busy", None),
+        ("unavailable", "Missed call"),
+        ("unavailable", "End of shift"),
+    } <= kinds
+    assert any(reason in {"Break", "Lunch", "Meeting"} for _, reason in kinds)
+    agent_legs = connected_agent_leg_rows(legs)
+    # agents with calls and no status event at all: their legs' ACW is unknown
+    assert statuses["agents_without_status"]
+    for agent_id in statuses["agents_without_status"]:
+        mine = [leg for leg in agent_legs if leg["target_id"] == agent_id]
+        assert mine and all(leg["acw_ms"] is None for leg in mine)
+        assert agent_id not in {row["agent_id"] for row in status_rows}
+    # the agent whose feed starts later: unknown before, known after
+    late = [leg for leg in agent_legs if leg["target_id"] == statuses["late_feed_agent"]]
+    assert any(leg["acw_ms"] is None for leg in late if leg["ended_at"])
+    assert any(leg["acw_ms"] is not None for leg in late if leg["ended_at"])
+    intervals = by_agent(status_rows)
+    ends = {(leg["target_id"], leg["ended_at"]): leg for leg in agent_legs if leg["ended_at"]}
+    # a wrapup 30 s after a hangup is not after-call work
+    late_wrapups = [
+        ends[(row["agent_id"], row["status_started_at"] - 30_000)]
+        for row in status_rows
+        if row["on_duty_status"] == "wrapup"
+        and (row["agent_id"], row["status_started_at"] - 30_000) in ends
+    ]
+    assert late_wrapups and all(leg["acw_ms"] == 0 for leg in late_wrapups)
+    # back to back: the second call's wrapup is its own, the first has none
+    pairs = []
+    for agent_id in intervals:
+        mine = sorted((leg for leg in agent_legs if leg["target_id"] == agent_id),
+                      key=lambda leg: leg["connected_at"])  # fmt: skip
+        pairs += [
+            (first, second)
+            for first, second in zip(mine, mine[1:], strict=False)
+            if first["ended_at"] and 0 < second["connected_at"] - first["ended_at"] < 120_000
+        ]
+    assert any(first["acw_ms"] == 0 and (second["acw_ms"] or 0) > 0 for first, second in pairs)
+    # off duty right after a missed ring of the agent
+    _, read_legs_ = read_back
+    missed = defaultdict(list)
+    for leg in read_legs_.values():
+        for at, _, payload in leg.events:
+            if payload["state"] == "missed":
+                missed[str(int(leg.target["id"]))].append(at)
+    off_duty = [r for r in status_rows if r["on_duty_status_reason"] == "Missed call"]
+    assert off_duty
+    for row in off_duty:
+        assert any(
+            200 <= row["status_started_at"] - at <= 1500 for at in missed[row["agent_id"]]
+        ), row
+
+
+def test_agent_intervals_cut_status_time_at_the_boundaries(
+    status_rows: list[dict[str, Any]], agent_interval_rows_: list[dict[str, Any]]
+) -> None:
+    half_hour = 1_800_000
+    rows = {(row["agent_id"], row["interval_start_at"]): row for row in agent_interval_rows_}
+    assert len(rows) == len(agent_interval_rows_)
+    for (_, start), row in rows.items():
+        assert start % half_hour == 0 and row["interval_start_local"] == start
+        named = row["available_ms"] + row["occupied_ms"] + row["wrapup_ms"]
+        assert row["staffed_ms"] >= named
+        assert row["staffed_ms"] + row["unavailable_ms"] <= half_hour
+        working = named
+        busy = row["occupied_ms"] + row["wrapup_ms"]
+        assert row["occupancy"] == (busy / working if working else None)
+    for agent_id, intervals in by_agent(status_rows).items():
+        first, last = intervals[0]["status_started_at"], intervals[-1]["status_ended_at"]
+        mine = sorted(start for a, start in rows if a == agent_id)
+        assert mine == list(range(first // half_hour * half_hour, last, half_hour))
+        total = sum(rows[(agent_id, start)]["staffed_ms"] for start in mine)
+        total += sum(rows[(agent_id, start)]["unavailable_ms"] for start in mine)
+        assert total == last - first
+        for status in ("available", "occupied", "wrapup", "unavailable"):
+            assert sum(rows[(agent_id, s)][f"{status}_ms"] for s in mine) == sum(
+                r["duration_ms"] for r in intervals if r["on_duty_status"] == status
+            )
+    # a day's inside intervals are whole: 30 minutes of one status or another
+    whole = [r for r in agent_interval_rows_ if r["staffed_ms"] + r["unavailable_ms"] == half_hour]
+    assert len(whole) > 0.9 * len(agent_interval_rows_)
+
+
+def test_call_events_do_not_depend_on_agent_statuses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Agent statuses draw from their own random source: without them, every call-event
+    file is the same, and the expected calls differ only by their after-call work."""
+    from ingest.sample import simulate
+    from ingest.sample.agents import AgentStatuses
+
+    first = tmp_path / "a"
+    write_sample(first, events=400, seed=3)
+    monkeypatch.setattr(
+        simulate, "build_statuses", lambda *_: AgentStatuses([], [], [], None, None, Counter())
+    )
+    second = tmp_path / "b"
+    write_sample(second, events=400, seed=3)
+    status_files = {"dialpad_agent_status_2026-03-02.ndjson",
+                    "dialpad_agent_status_2026-03-03.jsonl.gz",
+                    "dialpad_agent_status_2026-03-04.jwt.gz"}  # fmt: skip
+    for path in sorted((first / "landing").iterdir()):
+        if path.name not in status_files:
+            assert path.read_bytes() == (second / "landing" / path.name).read_bytes(), path.name
+    with_acw = read_ndjson(first / "_expected" / "legs.ndjson")
+    without = read_ndjson(second / "_expected" / "legs.ndjson")
+    assert any(leg["acw_ms"] for leg in with_acw)
+    assert all(leg["acw_ms"] is None for leg in without)
+    assert [{**leg, "acw_ms": None} for leg in with_acw] == without
+    with_acw = read_ndjson(first / "_expected" / "conversations.ndjson")
+    without = read_ndjson(second / "_expected" / "conversations.ndjson")
+    for conv, plain in zip(with_acw, without, strict=True):
+        assert conv["handle_ms"] == (
+            None if plain["handle_ms"] is None else plain["handle_ms"] + (conv["acw_ms"] or 0)
+        )
+        assert {**conv, "acw_ms": None, "handle_ms": None} == {**plain, "handle_ms": None}
+
+
+# -- agent status, checked by hand -------------------------------------------------------
+
+USER3 = Target("user", 5908860123456791, "Third User", "third@x.test", "+16010123458", 1)
+B = T0 + 9 * 3_600_000  # 09:00 UTC, on an interval boundary
+CCS = ("6000000000000002", "6000000000000001")  # the agent's own order; expected sorted
+
+
+def direct_call(
+    conv: Conversation, call_id: int, agent: Target, connect_s: float, end_s: float,
+    master: int | None = None, transferred: bool = False,
+) -> Leg:  # fmt: skip
+    leg = conv.add(Leg(call_id, Role.DIRECT, "inbound", agent, CALLER, master_call_id=master))
+    leg.start(B + round(connect_s * 1000) - 8_000)
+    leg.ring(B + round(connect_s * 1000) - 7_000)
+    leg.connect(B + round(connect_s * 1000))
+    leg.hang_up(B + round(end_s * 1000), transferred=transferred)
+    return leg
+
+
+def status_events(agent: Target, changes: list[tuple[float, Status]]) -> list[StatusEvent]:
+    return [
+        StatusEvent(agent, B + round(at * 1000), B + round(at * 1000) + 400, status)
+        for at, status in changes
+    ]
+
+
+def test_agent_status_by_hand() -> None:
+    available = Status("available", None, "available", CCS)
+    occupied = Status("occupied", None, "available", CCS)
+    wrapup = Status("wrapup", None, "available", CCS)
+    events = status_events(
+        USER,
+        [
+            (0, available),  # shift start, on a boundary
+            (60, occupied),  # call 1 (60-180 s)
+            (181, wrapup),  # 1 s after its end: its ACW, 45 s
+            (226, available),
+            (600, occupied),  # call 2 (600-700 s)
+            (700, available),
+            (730, wrapup),  # 30 s after: beyond the 10 s link window
+            (750, available),
+            (1000, occupied),  # call 3 (1000-1100 s)
+            (1100, available),
+            (1110, occupied),  # call 4, back to back (1110-1500 s), transferred to USER2
+            (1502, wrapup),  # after call 4 only: 100 s
+            (1602, available),
+            (1650, available),  # repeated: collapses
+            (1700, Status("busy", None, "available", CCS)),  # unknown: staffed, not occupancy
+            (1790, available),
+            (1800, Status("unavailable", "Lunch", "available", ())),  # on a boundary, 3 intervals
+            (5700, available),
+            (6000, Status("unavailable", "End of shift", "unavailable", ())),
+        ],
+    )
+    events += status_events(
+        USER3,
+        [
+            (0, available),
+            (100, occupied),  # call 7 (100-400 s)
+            (150, occupied),  # call 8 connects too (150-398 s): a repeat
+            (405, wrapup),  # both ended within 10 s: the latest (call 7) has it
+            (465, available),
+        ],
+    )
+    watermark = B + 6_600_000
+    one, two, three, four = (Conversation("direct_inbound") for _ in range(4))
+    early = Conversation("direct_inbound")
+    calls = [
+        direct_call(one, 8000000000000001, USER, 60, 180),
+        direct_call(two, 8000000000000002, USER, 600, 700),
+        direct_call(three, 8000000000000003, USER, 1000, 1100),
+        direct_call(four, 8000000000000004, USER, 1110, 1500, transferred=True),
+        direct_call(four, 8000000000000005, USER2, 1510, 1600, master=8000000000000004),
+        direct_call(early, 8000000000000006, USER, -13 * 3600 - 100, -13 * 3600),
+    ]
+    seven, eight = Conversation("direct_inbound"), Conversation("direct_inbound")
+    calls += [
+        direct_call(seven, 8000000000000007, USER3, 100, 400),
+        direct_call(eight, 8000000000000008, USER3, 150, 398),
+    ]
+    convs = [one, two, three, four, early, seven, eight]
+
+    intervals = status_intervals(events, watermark)
+    mine = [row for row in intervals if row["agent_id"] == str(USER.id)]
+    assert [(row["status_started_at"] - B) // 1000 for row in mine] == [
+        0, 60, 181, 226, 600, 700, 730, 750, 1000, 1100, 1110, 1502, 1602, 1700, 1790, 1800,
+        5700, 6000,
+    ]  # fmt: skip
+    assert [row["duration_ms"] // 1000 for row in mine] == [
+        60, 121, 45, 374, 100, 30, 20, 250, 100, 10, 392, 100, 98, 90, 10, 3900, 300, 600,
+    ]  # fmt: skip
+    assert [row["is_end_inferred"] for row in mine] == [False] * 17 + [True]
+    assert mine[-1]["status_ended_at"] == watermark
+    assert mine[0]["call_center_ids"] == ["6000000000000001", "6000000000000002"]
+    assert mine[-1]["call_center_ids"] == [] and mine[-1]["availability_status"] == "unavailable"
+
+    acw = leg_acw(convs, intervals, events)
+    assert acw == {
+        8000000000000001: 45_000,  # wrapup 1 s after
+        8000000000000002: 0,  # wrapup 30 s after: not ACW
+        8000000000000003: 0,  # back to back: the wrapup is the second call's
+        8000000000000004: 100_000,
+        8000000000000005: None,  # USER2 has no status events
+        8000000000000006: None,  # 13 hours before USER's first status
+        8000000000000007: 60_000,  # ended at 400 s, after call 8 (398 s)
+        8000000000000008: 0,
+    }
+    row = expected_conversation(four, acw)
+    # talk 390 s + 90 s; ACW 100 s of the first leg, the second's unknown
+    assert (row["talk_ms"], row["acw_ms"], row["handle_ms"]) == (480_000, 100_000, 580_000)
+    assert expected_conversation(early, acw)["acw_ms"] is None
+    assert expected_conversation(early, acw)["handle_ms"] == 100_000
+    assert expected_conversation(one)["acw_ms"] is None  # no status feed given
+    assert [leg["acw_ms"] for leg in expected_legs(four, acw)] == [100_000, None]
+
+    names = {str(USER.id): USER.name, str(USER3.id): USER3.name}
+    rows = {
+        (row["agent_id"], (row["interval_start_at"] - B) // 60_000): row
+        for row in agent_interval_rows(intervals, names)
+    }
+    assert sorted(minute for agent, minute in rows if agent == str(USER.id)) == [0, 30, 60, 90]
+    first = rows[(str(USER.id), 0)]
+    assert (first["available_ms"], first["occupied_ms"], first["wrapup_ms"]) == (
+        832_000, 713_000, 165_000
+    )  # fmt: skip
+    assert (first["staffed_ms"], first["unavailable_ms"]) == (1_800_000, 0)  # busy 90 s staffed
+    assert first["occupancy"] == pytest.approx(878 / 1710)
+    assert first["reporting_date"] == "2026-03-02" and first["agent_name"] == "Sample User"
+    for minute in (30, 60):
+        row = rows[(str(USER.id), minute)]
+        assert (row["unavailable_ms"], row["staffed_ms"], row["occupancy"]) == (1_800_000, 0, None)
+    last = rows[(str(USER.id), 90)]  # lunch 5 min, on duty 5 min, off shift 10 min
+    assert (last["unavailable_ms"], last["available_ms"], last["staffed_ms"]) == (
+        900_000, 300_000, 300_000
+    )  # fmt: skip
+    assert last["occupancy"] == 0.0
+    third = rows[(str(USER3.id), 0)]
+    assert (third["available_ms"], third["occupied_ms"], third["wrapup_ms"]) == (
+        100_000 + 1_335_000, 305_000, 60_000
+    )  # fmt: skip
+
+
+def test_a_shift_around_two_calls_back_to_back() -> None:
+    """The timeline of one shift: on duty before the first call, occupied while connected,
+    back on duty between calls less than two minutes apart, a wrapup right after the
+    second, off duty at the end."""
+    stats: Counter[str] = Counter()
+    timeline = Timeline(random.Random(1), CCS, stats)
+    timeline.shift([Block(B, B + 100_000, [B]), Block(B + 160_000, B + 400_000, [B + 160_000])])
+    dates = [at for at, _ in timeline.events]
+    kinds = [(s.on_duty_status, s.reason) for _, s in timeline.events]
+    assert kinds == [
+        ("available", None), ("occupied", None), ("available", None), ("occupied", None),
+        ("wrapup", None), ("available", None), ("unavailable", "End of shift"),
+    ]  # fmt: skip
+    assert dates[0] < B and dates[1:4] == [B, B + 100_000, B + 160_000]
+    assert B + 400_000 <= dates[4] <= B + 403_000
+    assert 5_000 <= dates[5] - dates[4] <= 120_000
+    assert stats["back_to_back"] == 1 and stats["wrapups"] == 1

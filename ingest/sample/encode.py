@@ -84,6 +84,13 @@ FILES = (
     FileSpec("dialpad_webhook_2026-03-04.jwt.gz", "jwt", 0.09, 0.12),
     FileSpec("dialpad_redelivery_2026-03-05.ndjson.gz", "ndjson", 0.0, 0.40, 0.6),
 )
+# Agent status events (docs/contract.md §11) come in files of their own: the same shapes as
+# call events (raw objects, envelopes, JWT lines), drawn from their own random source.
+STATUS_FILES = (
+    FileSpec("dialpad_agent_status_2026-03-02.ndjson", "ndjson", 0.03, 0.15, 0.3),
+    FileSpec("dialpad_agent_status_2026-03-03.jsonl.gz", "ndjson", 0.89, 0.45, 0.15),
+    FileSpec("dialpad_agent_status_2026-03-04.jwt.gz", "jwt", 0.08, 0.40),
+)
 
 
 @dataclass
@@ -130,8 +137,10 @@ def envelope(inner: Any, received_at: int, rng: random.Random, jwt_inner: bool) 
     return {"received_at": received, "payload": inner, "headers": headers}
 
 
-def pick_file(rng: random.Random, event: GoodEvent, redelivery: bool) -> FileSpec:
-    specs = [f for f in FILES if not (f.kind == "jwt" and event.time_source is TimeSource.RECEIVED)]
+def pick_file(
+    rng: random.Random, event: GoodEvent, redelivery: bool, files: Sequence[FileSpec] = FILES
+) -> FileSpec:
+    specs = [f for f in files if not (f.kind == "jwt" and event.time_source is TimeSource.RECEIVED)]
     weights = [f.redelivery_weight if redelivery else f.weight for f in specs]
     return rng.choices(specs, weights)[0]
 
@@ -163,15 +172,17 @@ def encode_copy(
     return wrapped if spec.kind == "array" else dumps(wrapped, spec.compact)
 
 
-def deliver(events: list[GoodEvent], rng: random.Random, secret: str) -> Landing:
-    """Every event once, about 8% of them again (once or twice more)."""
-    landing = Landing()
+def deliver(
+    events: list[GoodEvent], rng: random.Random, secret: str, files: Sequence[FileSpec] = FILES
+) -> Landing:
+    """Every event once, about 8% of them again (once or twice more), into `files`."""
+    landing = Landing({f.name: [] for f in files})
     for event in events:
         copies = 1
         if rng.random() < 0.08:
             copies += rng.choice((1, 1, 2))
         for n in range(copies):
-            spec = pick_file(rng, event, redelivery=n > 0)
+            spec = pick_file(rng, event, n > 0, files)
             item = encode_copy(event, spec, n == 0, rng, secret, landing.stats)
             landing.items[spec.name].append((event.at + n * rng.randint(0, DAY_MS), item))
     return landing
@@ -300,12 +311,13 @@ def write_landing(
     rng: random.Random,
     others: dict[str, list[tuple[int, str]]] | None = None,
     others_rng: random.Random | None = None,
+    files: Sequence[FileSpec] = FILES,
 ) -> dict[str, int]:
-    """Write the files in arrival order, with `others` (another provider's records, as text
+    """Write `files` in arrival order, with `others` (another provider's records, as text
     lines) mixed into the files they name; returns records per file."""
     folder.mkdir(parents=True, exist_ok=True)
     written = {}
-    for spec in FILES:
+    for spec in files:
         mixed = (others or {}).get(spec.name, [])
         items = arrival_order(spec, landing.items[spec.name], rng, mixed, others_rng)
         data = render(spec, items)

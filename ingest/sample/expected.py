@@ -22,6 +22,14 @@ Readings of the contract that the data depends on (where it is silent or ambiguo
 5. csat_score and recap_summary are the values of the latest such event by event time;
    those events always carry event_timestamp or an exact received_at.
 6. A monitor leg is connected from its first monitor event (date_connected set there).
+7. After-call work (docs/contract.md §11): `acw_ms` is given for connected agent legs that
+   ended; every other leg (in progress, not connected, not an agent leg, MessageBird) has
+   null. An agent's statuses are ordered by their `date`; "a status event within
+   open_leg_timeout_hours before the leg's end" is a distinct event whose `date` is in
+   [ended_at - 12 h, ended_at] (the simulator checks that the collapsed intervals' starts
+   give the same answer, so the sample does not depend on which one is read).
+8. Agent intervals: UTC, 30 minutes; a row for every interval an agent's status intervals
+   overlap by more than an instant, from its first status to the data watermark.
 
 Cases avoided because the contract would not decide them:
 - hold or resume events without event_timestamp, except a deliberate "unknown hold" on a
@@ -38,17 +46,28 @@ Cases avoided because the contract would not decide them:
 - voicemail_uploaded without a voicemail state; recording_url and recording_details in
   different legs of one conversation; voicemail recordings with a recording_url;
 - a bare JWT line in an NDJSON file, an envelope whose payload is a string that is not a
-  JWT, blank lines.
+  JWT, blank lines;
+- two status events of one agent at one `date`, or whose `event_timestamp` order differs
+  from their `date` order; a wrapup that two of an agent's legs ending at the same instant
+  would both claim; status events later than the call events' watermark.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
+from ingest.sample.agents import StatusEvent
 from ingest.sample.model import Conversation, Event, Leg, Role, TimeSource
 
 RECORDING_TYPES = frozenset({"callrecording", "admincallrecording"})
 Interval = tuple[int, int]
+ACW_LINK_MS = 10_000  # dbt var acw_link_seconds
+OPEN_LEG_TIMEOUT_MS = 12 * 3_600_000  # dbt var open_leg_timeout_hours
+INTERVAL_MINUTES = 30  # dbt var interval_minutes
+AcwByLeg = Mapping[int, int | None]
 
 
 def union_length(intervals: list[Interval]) -> int:
@@ -198,20 +217,24 @@ def agent_columns(prefix: str, leg: Leg | None) -> dict[str, Any]:
     }
 
 
-def work_columns(conv: Conversation) -> dict[str, int | None]:
-    """hold_ms, talk_ms and handle_ms over the connected agent legs."""
-    holds, talks = [], []
+def work_columns(conv: Conversation, acw: AcwByLeg) -> dict[str, int | None]:
+    """hold_ms, talk_ms, acw_ms and handle_ms over the connected agent legs."""
+    holds, talks, acws = [], [], []
     for leg in connected_agent_legs(conv):
         hold = leg_hold_ms(conv, leg) if leg.ended_at is not None else None
         holds.append(hold)
         talks.append(leg_talk_ms(leg, hold))
+        acws.append(acw.get(leg.call_id))
     hold_ms = None if not holds or None in holds else sum(h or 0 for h in holds)
     talk_ms = None if not talks or None in talks else sum(t or 0 for t in talks)
-    handle_ms = None if talk_ms is None else talk_ms + (hold_ms or 0)
-    return {"hold_ms": hold_ms, "talk_ms": talk_ms, "handle_ms": handle_ms}
+    known = [a for a in acws if a is not None]
+    acw_ms = sum(known) if known else None
+    handle_ms = None if talk_ms is None else talk_ms + (hold_ms or 0) + (acw_ms or 0)
+    return {"hold_ms": hold_ms, "talk_ms": talk_ms, "acw_ms": acw_ms, "handle_ms": handle_ms}
 
 
-def expected_conversation(conv: Conversation) -> dict[str, Any]:
+def expected_conversation(conv: Conversation, acw: AcwByLeg | None = None) -> dict[str, Any]:
+    """The conversation's row; `acw` is each leg's after-call work (none: no status feed)."""
     legs = [leg for leg in conv.legs_with_events if leg.role is not Role.MONITOR]
     first = first_leg(conv)
     started = min(leg.started_at or 0 for leg in legs)
@@ -247,7 +270,7 @@ def expected_conversation(conv: Conversation) -> dict[str, Any]:
         "time_to_answer_ms": None if answered_at is None else answered_at - started,
         "wait_ms": wait_ms,
         "queue_ms": queue_ms,
-        **work_columns(conv),
+        **work_columns(conv, acw or {}),
         "contact_number": first.contact.phone,
         "contact_name": first.contact.name,
         "entry_target_id": str(first.target.id),
@@ -261,7 +284,7 @@ def expected_conversation(conv: Conversation) -> dict[str, Any]:
     }
 
 
-def expected_legs(conv: Conversation) -> list[dict[str, Any]]:
+def expected_legs(conv: Conversation, acw: AcwByLeg | None = None) -> list[dict[str, Any]]:
     conversation_id = str(first_leg(conv).call_id)
     rows = []
     for leg in sorted(conv.legs_with_events, key=lambda leg: (leg.started_at or 0, leg.call_id)):
@@ -289,6 +312,139 @@ def expected_legs(conv: Conversation) -> list[dict[str, Any]]:
                 "is_transferred": leg.is_transferred,
                 "hold_ms": hold_ms,
                 "talk_ms": talk_ms,
+                "acw_ms": (acw or {}).get(leg.call_id),
+            }
+        )
+    return rows
+
+
+# -- agent status (docs/contract.md §11) --------------------------------------------------
+
+
+def status_intervals(events: Iterable[StatusEvent], watermark: int) -> list[dict[str, Any]]:
+    """fct_agent_status_intervals: each agent's distinct status events by `date`, identical
+    consecutive statuses collapsed; the last interval ends at the data watermark."""
+    by_agent: dict[int, list[StatusEvent]] = defaultdict(list)
+    for event in events:
+        by_agent[event.agent.id].append(event)
+    rows = []
+    for agent_id in sorted(by_agent):
+        starts: list[StatusEvent] = []
+        for event in sorted(by_agent[agent_id], key=lambda e: e.date):
+            if not starts or starts[-1].status.key != event.status.key:
+                starts.append(event)
+        for i, event in enumerate(starts):
+            last = i + 1 == len(starts)
+            end = watermark if last else starts[i + 1].date
+            if end <= event.date:
+                raise ValueError(f"agent {agent_id}: an empty status interval at {event.date}")
+            on_duty, reason, availability, call_centers = event.status.key
+            rows.append(
+                {
+                    "provider": "dialpad",
+                    "agent_id": str(agent_id),
+                    "status_started_at": event.date,
+                    "status_ended_at": end,
+                    "is_end_inferred": last,
+                    "duration_ms": end - event.date,
+                    "on_duty_status": on_duty,
+                    "on_duty_status_reason": reason,
+                    "availability_status": availability,
+                    "call_center_ids": list(call_centers),
+                }
+            )
+    return rows
+
+
+def leg_acw(
+    conversations: Iterable[Conversation],
+    intervals: Sequence[dict[str, Any]],
+    events: Iterable[StatusEvent],
+) -> dict[int, int | None]:
+    """acw_ms of every connected agent leg that ended: the wrapup intervals that start at or
+    after its end and at most acw_link_seconds later (to the agent's latest such leg), 0 when
+    a status event of its agent is within open_leg_timeout_hours before its end, else null."""
+    legs: dict[str, list[Leg]] = defaultdict(list)
+    for conv in conversations:
+        for leg in connected_agent_legs(conv):
+            if leg.ended_at is not None:
+                legs[str(leg.target.id)].append(leg)
+    linked: dict[int, int] = defaultdict(int)
+    for row in intervals:
+        if row["on_duty_status"] != "wrapup":
+            continue
+        start = row["status_started_at"]
+        claims = [
+            leg
+            for leg in legs[row["agent_id"]]
+            if leg.ended_at is not None and leg.ended_at <= start <= leg.ended_at + ACW_LINK_MS
+        ]
+        if not claims:
+            continue
+        latest = max(claims, key=lambda leg: leg.ended_at or 0)
+        if sum(leg.ended_at == latest.ended_at for leg in claims) > 1:
+            raise ValueError(f"two legs claim the wrapup at {start} equally")
+        linked[latest.call_id] += row["duration_ms"]
+    dates: dict[str, list[int]] = defaultdict(list)
+    for event in events:
+        dates[str(event.agent.id)].append(event.date)
+    starts: dict[str, list[int]] = defaultdict(list)
+    for row in intervals:
+        starts[row["agent_id"]].append(row["status_started_at"])
+    acw: dict[int, int | None] = {}
+    for agent_id, agent_legs in legs.items():
+        for leg in agent_legs:
+            assert leg.ended_at is not None
+            end = leg.ended_at
+
+            def covered(times: list[int], end: int = end) -> bool:
+                return any(end - OPEN_LEG_TIMEOUT_MS <= t <= end for t in times)
+
+            if covered(dates[agent_id]) != covered(starts[agent_id]):
+                raise ValueError(f"leg {leg.call_id}: its coverage depends on the reading")
+            if leg.call_id in linked:
+                acw[leg.call_id] = linked[leg.call_id]
+            else:
+                acw[leg.call_id] = 0 if covered(dates[agent_id]) else None
+    return acw
+
+
+def agent_interval_rows(
+    intervals: Iterable[dict[str, Any]], names: Mapping[str, str], minutes: int = INTERVAL_MINUTES
+) -> list[dict[str, Any]]:
+    """agg_agent_interval in UTC: each agent's status time cut at the interval boundaries."""
+    size = minutes * 60_000
+    buckets: dict[tuple[str, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in intervals:
+        at, end = row["status_started_at"], row["status_ended_at"]
+        while at < end:
+            start = at // size * size
+            piece = min(end, start + size) - at
+            bucket = buckets[(row["agent_id"], start)]
+            status = row["on_duty_status"]
+            if status in ("available", "occupied", "wrapup", "unavailable"):
+                bucket[status] += piece
+            if status != "unavailable":
+                bucket["staffed"] += piece
+            at += piece
+    rows = []
+    for (agent_id, start), ms in sorted(buckets.items()):
+        busy = ms["occupied"] + ms["wrapup"]
+        working = ms["available"] + busy
+        rows.append(
+            {
+                "provider": "dialpad",
+                "agent_id": agent_id,
+                "agent_name": names[agent_id],
+                "interval_start_at": start,
+                "interval_start_local": start,
+                "reporting_date": datetime.fromtimestamp(start / 1000, UTC).date().isoformat(),
+                "staffed_ms": ms["staffed"],
+                "available_ms": ms["available"],
+                "occupied_ms": ms["occupied"],
+                "wrapup_ms": ms["wrapup"],
+                "unavailable_ms": ms["unavailable"],
+                "occupancy": busy / working if working else None,
             }
         )
     return rows

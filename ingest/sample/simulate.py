@@ -3,28 +3,46 @@
     python -m ingest.sample.simulate --events 3000 --seed 7 --out ingest/sample
 
 writes `landing/` (the files to ingest), `_expected/` (conversations.ndjson, legs.ndjson,
-scenarios.ndjson, summary.json) and `jwt_secret.txt` (the HS256 secret of the JWTs).
+scenarios.ndjson, agent_status_intervals.ndjson.gz, agent_intervals.ndjson.gz, summary.json) and
+`jwt_secret.txt` (the HS256 secret of the JWTs).
 
 Dialpad traffic comes first and draws from the seed's own random source, so its part of
 the output is the same with or without MessageBird; MessageBird calls (about 15% of the
-conversations) draw from a second source derived from the seed.
+conversations) draw from a second source derived from the seed, and Dialpad's agent status
+events (ingest/sample/agents.py) from a third, so the call events do not change with them.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import json
 import random
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ingest.raw_tables import STATE_DATE
-from ingest.sample.directory import TWO_53, Ids, build_directory
-from ingest.sample.encode import GoodEvent, Reason, add_bad_records, deliver, write_landing
-from ingest.sample.expected import expected_conversation, expected_legs
+from ingest.sample.agents import AgentStatuses, build_statuses, status_payload
+from ingest.sample.directory import TWO_53, Directory, Ids, build_directory
+from ingest.sample.encode import (
+    STATUS_FILES,
+    GoodEvent,
+    Reason,
+    add_bad_records,
+    deliver,
+    write_landing,
+)
+from ingest.sample.expected import (
+    agent_interval_rows,
+    expected_conversation,
+    expected_legs,
+    leg_acw,
+    status_intervals,
+)
 from ingest.sample.messagebird import encode as mb_encode
 from ingest.sample.messagebird import expected as mb_expected
 from ingest.sample.messagebird.model import MbCall
@@ -117,7 +135,12 @@ def good_events(
 
 
 def write_ndjson(path: Path, rows: Iterable[dict[str, Any]]) -> None:
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    """One JSON object a line; gzip-compressed (reproducibly) when the name ends in .gz."""
+    text = "".join(json.dumps(row) + "\n" for row in rows)
+    if path.name.endswith(".gz"):
+        path.write_bytes(gzip.compress(text.encode(), compresslevel=9, mtime=0))
+    else:
+        path.write_text(text)
 
 
 def id_quirks(conversations: list[Conversation]) -> Counter[str]:
@@ -217,6 +240,75 @@ def build_messagebird(
     return calls, landing, written
 
 
+@dataclass
+class StatusSample:
+    """The agent status part of a sample: its events, files and expected rows."""
+
+    statuses: AgentStatuses
+    written: dict[str, int]
+    distinct: int
+    quirks: Counter[str]
+    intervals: list[dict[str, Any]]
+    agent_intervals: list[dict[str, Any]]
+    acw: dict[int, int | None]
+
+
+def build_agent_statuses(
+    seed: int,
+    directory: Directory,
+    conversations: list[Conversation],
+    watermark: int,
+    out_dir: Path,
+    secret: str,
+) -> StatusSample:
+    """Agent status events from their own random source, their landing files written, and
+    their expected intervals and after-call work."""
+    rng = random.Random(f"agent-status-{seed}")
+    statuses = build_statuses(rng, directory, conversations, watermark, WINDOW_START_MS)
+    quirks: Counter[str] = Counter()
+    events, hashes = [], set()
+    for status in statuses.events:
+        payload = status_payload(status, rng, quirks)
+        digest = canonical_hash(payload)
+        if digest in hashes:
+            raise ValueError(f"two status events of agent {status.agent.id} have one payload")
+        hashes.add(digest)
+        events.append(GoodEvent(payload, status.event_at, TimeSource.EVENT))
+    landing = deliver(events, rng, secret, STATUS_FILES)
+    written = write_landing(landing, out_dir / "landing", rng, files=STATUS_FILES)
+    quirks.update(landing.stats)
+    intervals = status_intervals(statuses.events, watermark)
+    names = {str(agent.id): agent.name for agent in statuses.feed_agents}
+    return StatusSample(
+        statuses,
+        written,
+        len(events),
+        quirks,
+        intervals,
+        agent_interval_rows(intervals, names),
+        leg_acw(conversations, intervals, statuses.events),
+    )
+
+
+def status_summary(part: StatusSample) -> dict[str, Any]:
+    statuses, acw = part.statuses, part.acw.values()
+    return {
+        "distinct_events": part.distinct,
+        "agents_with_status": len(statuses.feed_agents),
+        "agents_without_status": sorted(str(agent.id) for agent in statuses.agents_without_feed),
+        "late_feed_agent": None if statuses.late_feed_agent is None
+        else str(statuses.late_feed_agent.id),
+        "late_feed_from": statuses.late_feed_from,
+        "intervals": len(part.intervals),
+        "agent_intervals": len(part.agent_intervals),
+        "legs_with_acw": sum(value is not None and value > 0 for value in acw),
+        "legs_with_acw_0": sum(value == 0 for value in acw),
+        "legs_with_acw_null": sum(value is None for value in acw),
+        "drawn": dict(sorted(statuses.stats.items())),
+        "quirks": dict(sorted(part.quirks.items())),
+    }  # fmt: skip
+
+
 def write_sample(
     out_dir: Path, events: int, seed: int = 7, secret: str = SAMPLE_SECRET
 ) -> dict[str, Any]:
@@ -251,11 +343,20 @@ def write_sample(
     summary = summarise(
         conversations, good, written, bad + mb_landing.bad, quirks, calls, mb_landing
     )
+    agents = build_agent_statuses(
+        seed, sim.directory, conversations, summary["watermark_at"], out_dir, secret
+    )
+    summary["records"] += sum(agents.written.values())
+    summary["distinct_events"] += agents.distinct
+    summary["duplicates"] += sum(agents.written.values()) - agents.distinct
+    summary["files"].update(agents.written)
+    summary["providers"]["dialpad"]["agent_status"] = status_summary(agents)
 
     expected = out_dir / "_expected"
     expected.mkdir(parents=True, exist_ok=True)
     rows: list[tuple[dict[str, Any], list[dict[str, Any]], str, list[str]]] = [
-        (expected_conversation(c), expected_legs(c), c.flow, c.quirks) for c in conversations
+        (expected_conversation(c, agents.acw), expected_legs(c, agents.acw), c.flow, c.quirks)
+        for c in conversations
     ]
     rows += [
         (mb_expected.expected_conversation(call), mb_expected.expected_legs(call), call.flow,
@@ -272,6 +373,8 @@ def write_sample(
             for row, _, flow, quirks in rows
         ),
     )
+    write_ndjson(expected / "agent_status_intervals.ndjson.gz", agents.intervals)
+    write_ndjson(expected / "agent_intervals.ndjson.gz", agents.agent_intervals)
     (expected / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     (out_dir / "jwt_secret.txt").write_text(secret)
     return summary

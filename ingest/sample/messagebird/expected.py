@@ -103,6 +103,7 @@ def expected_conversation_without_legs(call: MbCall) -> dict[str, Any]:
         "queue_ms": None,
         "hold_ms": None,
         "talk_ms": None,
+        "acw_ms": None,
         "handle_ms": None,
         "contact_number": None,
         "contact_name": None,
@@ -170,6 +171,7 @@ def expected_conversation(call: MbCall) -> dict[str, Any]:
         "queue_ms": None,
         "hold_ms": None,
         "talk_ms": talk_ms,
+        "acw_ms": None,  # MessageBird sends no agent status
         "handle_ms": talk_ms,
         "contact_number": first.source if inbound else first.destination,
         "contact_name": None,
@@ -212,6 +214,7 @@ def expected_legs(call: MbCall) -> list[dict[str, Any]]:
                 "is_transferred": leg.id in transferred,
                 "hold_ms": None,
                 "talk_ms": talk_ms,
+                "acw_ms": None,
             }
         )
     return rows
