@@ -37,7 +37,11 @@ a test: a script that reports; docs/performance.md keeps the figures.
 
 The data: simulated Dialpad conversations (`ingest.sample`) in shards, on every core, written
 as real feeds look (keys in Dialpad's order, not sorted; an event whose time the capture
-layer supplied arrives in an envelope), one NDJSON file and one file of JWT lines.
+layer supplied arrives in an envelope), one NDJSON file and one file of JWT lines. The agents'
+status events (docs/contract.md §11: about one for every four call events) are a file of their
+own, loaded before every build and `callmart run` (and, for the batch, in the batch file), so
+the ingest rows compare call events with the same anchors as before; `--events` counts call
+events.
 """
 
 from __future__ import annotations
@@ -113,9 +117,14 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
 
     ndjson, jwt_lines, batch = _data(work, args.events)
+    status = _status_file(work)
     events = _count_lines(ndjson)
+    status_events = _count_lines(status)
     batch_events = _count_lines(batch)
-    print(f"data: {events} events, NDJSON {ndjson.stat().st_size / 1e6:.0f} MB in {work}")
+    print(
+        f"data: {events} call events (NDJSON {ndjson.stat().st_size / 1e6:.0f} MB) and "
+        f"{status_events} agent status events in {work}"
+    )
     for stale in work.glob("*.duckdb*"):
         stale.unlink()
     db = work / "ndjson.duckdb"
@@ -143,7 +152,9 @@ def main() -> None:
         step(
             "callmart ingest JWT lines", events, _callmart("ingest", work / "jwt.duckdb", jwt_lines)
         )
-    step("callmart run (ingest + build)", events, _callmart("run", work / "run.duckdb", ndjson))
+    command = _callmart("run", work / "run.duckdb", ndjson, status)
+    step("callmart run (ingest + build)", events, command)
+    step("callmart ingest agent status", status_events, _callmart("ingest", db, status))
     step("callmart build (full)", events, _callmart("build", db))
     step("1% batch: ingest", batch_events, _callmart("ingest", db, batch))
     step("1% batch: build", batch_events, _callmart("build", db))
@@ -164,6 +175,9 @@ def main() -> None:
         for stale in large.glob("*.duckdb*"):
             stale.unlink()
         step("large: ingest NDJSON", large_events, _callmart("ingest", large_db, large_ndjson))
+        large_status = _status_file(large)
+        command = _callmart("ingest", large_db, large_status)
+        step("large: ingest agent status", _count_lines(large_status), command)
         step("large: build (full)", large_events, _callmart("build", large_db))
 
     _print_steps(steps)
@@ -311,7 +325,7 @@ def _data(work: Path, events: int, jwt: bool = True) -> tuple[Path, Path, Path]:
     """NDJSON and JWT lines of about `events` events, and a 1% batch of later conversations
     (`jwt=False`: no JWT lines, for the large run)."""
     ndjson, jwt_lines, batch = work / "events.ndjson", work / "events.jwt", work / "batch.ndjson"
-    marker = work / f"data-{events}.done"
+    marker = work / f"data-{events}-with-agent-status.done"
     if marker.exists() and (jwt_lines.exists() or not jwt):
         return ndjson, jwt_lines, batch
     shards = max(1, -(-events // SHARD_EVENTS))
@@ -320,9 +334,15 @@ def _data(work: Path, events: int, jwt: bool = True) -> tuple[Path, Path, Path]:
     with ProcessPoolExecutor() as pool:
         jobs = [(work, seed, per_shard, jwt) for seed in range(shards)]
         parts = list(pool.map(_write_shard, jobs))
-    with ndjson.open("wb") as plain, jwt_lines.open("wb") as signed, batch.open("wb") as later:
-        for part_plain, part_signed, part_batch in parts:
-            for part, out in ((part_plain, plain), (part_signed, signed), (part_batch, later)):
+    status = _status_file(work)
+    with (
+        ndjson.open("wb") as plain,
+        jwt_lines.open("wb") as signed,
+        batch.open("wb") as later,
+        status.open("wb") as statuses,
+    ):
+        for shard in parts:
+            for part, out in zip(shard, (plain, signed, later, statuses), strict=True):
                 out.write(part.read_bytes())
                 part.unlink()
     marker.touch()
@@ -330,12 +350,20 @@ def _data(work: Path, events: int, jwt: bool = True) -> tuple[Path, Path, Path]:
     return ndjson, jwt_lines, batch
 
 
-def _write_shard(job: tuple[Path, int, int, bool]) -> tuple[Path, Path, Path]:
-    """One shard: its own seed, so its ids are its own; the last 1% of conversations apart."""
+def _status_file(work: Path) -> Path:
+    """The agent status events of the data in `work` (the batch's are in the batch file)."""
+    return work / "agent_status.ndjson"
+
+
+def _write_shard(job: tuple[Path, int, int, bool]) -> tuple[Path, Path, Path, Path]:
+    """One shard: its own seed, so its ids are its own; the last 1% of conversations apart;
+    the agents' status events of the bulk in a file of their own."""
+    from ingest.sample.agents import build_statuses, status_payload
     from ingest.sample.directory import Ids, build_directory
+    from ingest.sample.encode import GoodEvent
     from ingest.sample.model import TimeSource
     from ingest.sample.scenarios import Sim
-    from ingest.sample.simulate import build_conversations, good_events
+    from ingest.sample.simulate import WINDOW_START_MS, build_conversations, good_events
 
     work, seed, events, jwt = job
     rng = random.Random(1000 + seed)
@@ -343,14 +371,30 @@ def _write_shard(job: tuple[Path, int, int, bool]) -> tuple[Path, Path, Path]:
     sim = Sim(rng, ids, build_directory(rng, ids))
     conversations = build_conversations(sim, events)
     cut = len(conversations) - max(1, round(len(conversations) * BATCH_SHARE))
+    parts = [
+        good_events(part, sim, Counter()) for part in (conversations[:cut], conversations[cut:])
+    ]
+    # the agents' status events: those before the batch's first event go with the bulk
+    bulk_statuses: list[GoodEvent] = []
+    status_rng = random.Random(f"agent-status-{1000 + seed}")
+    watermark = max(good.at for part in parts for good in part)
+    batch_from = min((good.at for good in parts[1]), default=watermark + 1)
+    for status in build_statuses(
+        status_rng, sim.directory, conversations, watermark, WINDOW_START_MS
+    ).events:
+        good = GoodEvent(status_payload(status, status_rng, Counter()), status.event_at,
+                         TimeSource.EVENT)  # fmt: skip
+        (bulk_statuses if good.at < batch_from else parts[1]).append(good)
     paths = (
         work / f"shard-{seed}.ndjson",
         work / f"shard-{seed}.jwt",
         work / f"shard-{seed}.batch",
+        work / f"shard-{seed}.status",
     )
+    paths[3].write_text("".join(json.dumps(good.payload) + "\n" for good in bulk_statuses))
     with paths[0].open("w") as plain, paths[1].open("w") as signed, paths[2].open("w") as later:
-        for index, part in enumerate((conversations[:cut], conversations[cut:])):
-            for good in good_events(part, sim, Counter()):
+        for index, part in enumerate(parts):
+            for good in part:
                 envelope = good.time_source is TimeSource.RECEIVED
                 text = json.dumps(good.payload)
                 if index == 1:
