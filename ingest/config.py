@@ -83,6 +83,9 @@ def _checked(settings: dict[str, Any], where: str, defaults: dict[str, Any]) -> 
                 raise ConfigError(f"{where}: {key} must be a text value, not {value!r}")
         elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise ConfigError(f"{where}: {key} must be a number of at least 0, not {value!r}")
+    minutes = settings.get("interval_minutes")
+    if minutes is not None and minutes not in (15, 30, 60):
+        raise ConfigError(f"{where}: interval_minutes must be 15, 30 or 60, not {minutes!r}")
     zone = settings.get("reporting_timezone")
     if zone is not None and not _known_time_zone(zone):
         raise ConfigError(

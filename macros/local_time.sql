@@ -61,12 +61,40 @@
     back to UTC, never ambiguous in the hour that occurs twice when clocks go back.
 -#}
 {% macro local_hour_start_at(ts, tz) -%}
+    {{ local_interval_start_at(ts, tz, 60) }}
+{%- endmacro %}
+
+
+{#-
+    The UTC instant at which the local interval of `minutes` (15, 30 or 60: intervals that
+    tile the local hour, from its start) containing the UTC instant `ts` began: `ts` minus the
+    time elapsed since the local interval's start, which is the time since the local hour's
+    start modulo the interval. Exact as local_hour_start_at (clocks change on a whole local
+    hour, and every zone's offset is a multiple of 15 minutes).
+-#}
+{% macro local_interval_start_at(ts, tz, minutes) -%}
     {%- set local_ts = utc_to_local(ts, tz) -%}
-    {{ timestamp_add(
-        'millisecond',
-        '-1 * ' ~ ms_between(dbt.date_trunc('hour', local_ts), local_ts),
-        ts
-    ) }}
+    {%- set since_hour = ms_between(dbt.date_trunc('hour', local_ts), local_ts) -%}
+    {%- if minutes | int == 60 -%}
+        {{ timestamp_add('millisecond', '-1 * ' ~ since_hour, ts) }}
+    {%- else -%}
+        {{ timestamp_add('millisecond', '-1 * mod(' ~ since_hour ~ ', ' ~ (minutes | int) * 60000 ~ ')', ts) }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#-
+    The dbt var `interval_minutes` (default 30) as a number, checked: agent intervals tile the
+    local hour, so only 15, 30 and 60 are taken; any other value fails the build.
+-#}
+{% macro interval_minutes() -%}
+    {%- set minutes = var('interval_minutes', 30) -%}
+    {%- if not (minutes | string in ['15', '30', '60'] or (minutes is number and minutes in [15, 30, 60])) -%}
+        {{ exceptions.raise_compiler_error(
+            "dbt var interval_minutes must be 15, 30 or 60, not " ~ (minutes | string)
+        ) }}
+    {%- endif -%}
+    {{ return(minutes | int) }}
 {%- endmacro %}
 
 

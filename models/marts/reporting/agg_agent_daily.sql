@@ -4,6 +4,11 @@
 -- average ships with its numerator and denominator so days roll up to weeks; it divides by
 -- the count of the terms it summed (a duration that came out negative is null and left out:
 -- docs/contract.md §9 "Impossible times").
+-- Status time (docs/contract.md §11: staffed, available, occupied, wrapup, unavailable and
+-- occupancy) is the agent's fct_agent_status_intervals cut at local-day boundaries (through
+-- the local hours, so a daylight-saving day has its 23 or 25 hours); an agent with status time
+-- but no legs that day still has a row, and a day without any status of the agent has null
+-- status columns (no feed: unknown, not 0).
 
 with legs as (
 
@@ -20,6 +25,32 @@ conversations as (
 agents as (
 
     select * from {{ ref('dim_agents') }}
+
+),
+
+status_days as (
+
+    -- status time per local day: the local hours' status time added up by their date
+    select
+        status_hours.provider,
+        cast(status_hours.interval_start_local as date) as reporting_date,
+        status_hours.agent_id,
+        sum(status_hours.staffed_ms) as staffed_ms,
+        sum(status_hours.available_ms) as available_ms,
+        sum(status_hours.occupied_ms) as occupied_ms,
+        sum(status_hours.wrapup_ms) as wrapup_ms,
+        sum(status_hours.unavailable_ms) as unavailable_ms
+    from {{ agent_status_time_by_interval(ref('fct_agent_status_intervals'), 60) }} as status_hours
+    group by
+        status_hours.provider,
+        cast(status_hours.interval_start_local as date),
+        status_hours.agent_id
+
+),
+
+status_names as (
+
+    select * from {{ agent_status_names(ref('stg_dialpad__agent_status_events')) }} as names
 
 ),
 
@@ -167,11 +198,39 @@ conversation_facts as (
 
 ),
 
+status_day_facts as (
+
+    -- a day of status time, so that an agent with status but no legs that day has a row
+    select
+        provider,
+        reporting_date,
+        agent_id,
+        0 as offered_leg_count,
+        0 as answered_leg_count,
+        0 as missed_leg_count,
+        0 as outbound_leg_count,
+        0 as outbound_connected_leg_count,
+        0 as handled_leg_count,
+        0 as conversations_handled_count,
+        0 as conversations_as_first_agent_count,
+        0 as conversations_as_last_agent_count,
+        0 as first_contact_resolved_count,
+        0 as transfers_out_count,
+        cast(null as {{ dbt.type_bigint() }}) as talk_ms,
+        cast(null as {{ dbt.type_bigint() }}) as hold_ms,
+        cast(null as {{ dbt.type_bigint() }}) as handle_ms,
+        cast(null as {{ dbt.type_bigint() }}) as answer_delay_ms
+    from status_days
+
+),
+
 facts as (
 
     select * from leg_facts
     union all
     select * from conversation_facts
+    union all
+    select * from status_day_facts
 
 ),
 
@@ -209,7 +268,7 @@ final as (
         aggregated.provider,
         aggregated.reporting_date,
         aggregated.agent_id,
-        agents.name as agent_name,
+        coalesce(agents.name, status_names.agent_name) as agent_name,
         agents.email as agent_email,
         agents.office_id,
         cast(aggregated.offered_leg_count as {{ dbt.type_int() }}) as offered_leg_count,
@@ -237,11 +296,25 @@ final as (
         cast(aggregated.answer_delay_ms_sum as {{ dbt.type_bigint() }}) as answer_delay_ms_sum,
         cast(aggregated.answer_delay_known_leg_count as {{ dbt.type_int() }}) as answer_delay_known_leg_count,
         cast(aggregated.answer_delay_ms_sum as double)
-            / nullif(aggregated.answer_delay_known_leg_count, 0) as avg_answer_delay_ms
+            / nullif(aggregated.answer_delay_known_leg_count, 0) as avg_answer_delay_ms,
+        cast(status_days.staffed_ms as {{ dbt.type_bigint() }}) as staffed_ms,
+        cast(status_days.available_ms as {{ dbt.type_bigint() }}) as available_ms,
+        cast(status_days.occupied_ms as {{ dbt.type_bigint() }}) as occupied_ms,
+        cast(status_days.wrapup_ms as {{ dbt.type_bigint() }}) as wrapup_ms,
+        cast(status_days.unavailable_ms as {{ dbt.type_bigint() }}) as unavailable_ms,
+        cast(status_days.occupied_ms + status_days.wrapup_ms as double)
+            / nullif(status_days.available_ms + status_days.occupied_ms + status_days.wrapup_ms, 0) as occupancy
     from aggregated
     left join agents
         on aggregated.provider = agents.provider
         and aggregated.agent_id = agents.agent_id
+    left join status_names
+        on aggregated.provider = status_names.provider
+        and aggregated.agent_id = status_names.agent_id
+    left join status_days
+        on aggregated.provider = status_days.provider
+        and aggregated.reporting_date = status_days.reporting_date
+        and aggregated.agent_id = status_days.agent_id
 
 )
 
