@@ -96,7 +96,9 @@ hold_intervals as (
 merged_holds as (
 
     -- overlapping holds (the leg's and its entry point's) count once, as in hold_ms
-    select * from {{ merge_intervals('hold_intervals', ['agent_leg_id'], 'hold_started_at', 'hold_ended_at') }} as merged
+    select * from {{
+        merge_intervals('hold_intervals', ['agent_leg_id'], 'hold_started_at', 'hold_ended_at')
+    }} as merged
 
 ),
 
@@ -106,7 +108,9 @@ hold_pieces as (
         agent_leg_id,
         interval_start_at,
         sum(piece_ms) as hold_piece_ms
-    from {{ cut_at_local_intervals('merged_holds', 'merged_start_at', 'merged_end_at', minutes, reporting_timezone()) }} as cut
+    from {{
+        cut_at_local_intervals('merged_holds', 'merged_start_at', 'merged_end_at', minutes, reporting_timezone())
+    }} as cut
     group by agent_leg_id, interval_start_at
 
 ),
