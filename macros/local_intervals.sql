@@ -4,8 +4,9 @@
     interval. Returns a subquery with every column of `relation` and `piece_started_at`,
     `piece_ended_at`, `piece_ms` (their difference: the pieces of a span add up to its length),
     `interval_start_at` (the UTC instant the piece's local interval began, as
-    local_interval_start_at) and `interval_start_local` (its wall-clock time). Spans with a null
-    end, or no length, give no row.
+    local_interval_start_at) and `interval_start_local` (its wall-clock time), besides working
+    columns (`span_started_at`, `span_ended_at`, `first_boundary_at`, `interval_number`,
+    `boundary_at`). Spans with a null end, or no length, give no row.
 
     The boundaries are `minutes` apart in UTC from the local interval the span starts in. That
     is exact wherever the zone's offset changes by a multiple of `minutes` (every
