@@ -32,6 +32,8 @@ MART_SECTIONS = {
     "agg_call_center_hourly": 6,
     "agg_agent_daily": 6,
     "feed_health": 10,
+    "fct_agent_status_intervals": 11,
+    "agg_agent_interval": 11,
 }
 # dbt YAML data_type -> the type the contract's tables name (DuckDB's spelling).
 TYPES = {
@@ -42,6 +44,8 @@ TYPES = {
     "integer": "INTEGER",
     "double": "DOUBLE",
     "boolean": "BOOLEAN",
+    # a list of texts: Spark spells it array<string> (the YAML picks by target)
+    "{{ 'array<string>' if target.type == 'spark' else 'varchar[]' }}": "VARCHAR[]",
 }
 # Paths outside the repository, spelled so that this file does not match itself.
 OUTSIDE = re.compile(re.escape("../" + "shared") + "|" + re.escape("/" + "work/"))
