@@ -42,7 +42,7 @@
     {%- endfor -%}
     {%- for name in [
         'reporting_timezone', 'service_level_seconds', 'short_abandon_seconds', 'open_leg_timeout_hours',
-        'repeat_contact_days', 'interval_minutes',
+        'repeat_contact_days', 'interval_minutes', 'acw_link_seconds',
     ] -%}
         {%- do parts.append('var.' ~ name ~ '=' ~ var(name, none)) -%}
     {%- endfor -%}
