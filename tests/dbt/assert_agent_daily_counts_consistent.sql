@@ -58,7 +58,7 @@ inconsistent_rows as (
         or transfer_rate < 0 or transfer_rate > 1
         or handle_known_leg_count > handled_leg_count
         or answer_delay_known_leg_count > answered_leg_count
-        or talk_ms < 0 or hold_ms < 0 or handle_ms < 0 or answer_delay_ms_sum < 0
+        or talk_ms < 0 or hold_ms < 0 or acw_ms < 0 or handle_ms < 0 or answer_delay_ms_sum < 0
         or coalesce(aht_ms, -1) <> coalesce(cast(handle_ms as double) / nullif(handle_known_leg_count, 0), -1)
         or coalesce(avg_answer_delay_ms, -1)
             <> coalesce(cast(answer_delay_ms_sum as double) / nullif(answer_delay_known_leg_count, 0), -1)

@@ -12,4 +12,5 @@ where
     or queue_ms < 0
     or hold_ms < 0
     or talk_ms < 0
+    or acw_ms < 0
     or handle_ms < 0

@@ -16,7 +16,7 @@
     'was_queued', 'leg_count', 'transfer_count', 'agent_count',
     'first_agent_id', 'first_agent_name', 'first_agent_email',
     'last_agent_id', 'last_agent_name', 'last_agent_email',
-    'answered_at', 'time_to_answer_ms', 'wait_ms', 'queue_ms', 'hold_ms', 'talk_ms', 'handle_ms',
+    'answered_at', 'time_to_answer_ms', 'wait_ms', 'queue_ms', 'hold_ms', 'talk_ms', 'acw_ms', 'handle_ms',
     'contact_number', 'contact_name', 'entry_target_id', 'entry_target_type', 'entry_target_name',
     'is_recorded', 'recording_count', 'csat_score', 'has_voicemail', 'recap_summary',
 ] %}
@@ -78,6 +78,8 @@ leg_totals as (
         sum(case when is_connected_talk_leg and talk_ms is null then 1 else 0 end) as unknown_talk_count,
         sum(case when is_connected_talk_leg then hold_ms end) as known_hold_ms,
         sum(case when is_connected_talk_leg then talk_ms end) as known_talk_ms,
+        -- after-call work: the sum over the legs whose ACW is known, null only when none is
+        sum(case when is_connected_agent_leg then acw_ms end) as acw_ms,
         {{ dbt.bool_or('was_recorded') }} as is_recorded,
         sum(recording_count) as recording_count,
         {{ dbt.bool_or('has_voicemail') }} as has_voicemail
@@ -269,7 +271,8 @@ leg_conversations as (
         cast(queue_ms as {{ dbt.type_bigint() }}) as queue_ms,
         cast(hold_ms as {{ dbt.type_bigint() }}) as hold_ms,
         cast(talk_ms as {{ dbt.type_bigint() }}) as talk_ms,
-        cast(talk_ms + coalesce(hold_ms, 0) as {{ dbt.type_bigint() }}) as handle_ms,
+        cast(acw_ms as {{ dbt.type_bigint() }}) as acw_ms,
+        cast(talk_ms + coalesce(hold_ms, 0) + coalesce(acw_ms, 0) as {{ dbt.type_bigint() }}) as handle_ms,
         contact_number,
         contact_name,
         entry_target_id,

@@ -15,7 +15,11 @@ with messagebird_calls_without_legs as (
 
 final as (
 
-    select * from messagebird_calls_without_legs
+    select
+        messagebird_calls_without_legs.*,
+        -- no leg, no after-call work
+        cast(null as {{ dbt.type_bigint() }}) as acw_ms
+    from messagebird_calls_without_legs
 
 )
 

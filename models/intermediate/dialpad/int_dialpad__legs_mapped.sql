@@ -1,6 +1,6 @@
 -- Dialpad legs in the provider-neutral leg shape that int_legs unions: ids as VARCHAR, the
 -- provider named, and every per-leg measure the marts need (roles, agent, answer interval,
--- transfer point, hold, talk, queue, recordings, post-call annotations).
+-- transfer point, hold, talk, after-call work, queue, recordings, post-call annotations).
 -- Incremental: the legs of the recomputed components.
 
 {%- set string_type = dbt.type_string() %}
@@ -40,6 +40,12 @@ transfer_points as (
 recordings as (
 
     {{ rebuild_scope(ref('int_dialpad__call_leg_recordings'), 'int_dialpad__legs_to_rebuild') }}
+
+),
+
+after_call_work as (
+
+    {{ rebuild_scope(ref('int_dialpad__agent_leg_acw'), 'int_dialpad__legs_to_rebuild') }}
 
 ),
 
@@ -113,6 +119,8 @@ final as (
         holds.hold_ms,
         coalesce(holds.is_hold_unknown, false) as is_hold_unknown,
         holds.talk_ms,
+        -- connected agent legs that ended; null on the others (int_dialpad__agent_leg_acw)
+        cast(after_call_work.acw_ms as {{ dbt.type_bigint() }}) as acw_ms,
         legs.has_voicemail,
         legs.was_blocked,
         cast(coalesce(recording_counts.recording_count, 0) as {{ dbt.type_int() }}) as recording_count,
@@ -135,6 +143,8 @@ final as (
         on legs.leg_id = transfer_point_legs.leg_id
     left join recording_counts
         on legs.leg_id = recording_counts.leg_id
+    left join after_call_work
+        on legs.leg_id = after_call_work.leg_id
 
 )
 

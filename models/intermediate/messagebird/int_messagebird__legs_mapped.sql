@@ -74,6 +74,8 @@ final as (
             when is_answer_leg
                 then {{ nonnegative_ms_between('connected_at', 'ended_at') }}
         end as talk_ms,
+        -- MessageBird reports no agent status: after-call work is unknown
+        cast(null as {{ dbt.type_bigint() }}) as acw_ms,
         false as has_voicemail,
         false as was_blocked,
         cast(0 as {{ dbt.type_int() }}) as recording_count,

@@ -35,6 +35,7 @@ final as (
         is_transferred,
         cast(hold_ms as {{ dbt.type_bigint() }}) as hold_ms,
         cast(talk_ms as {{ dbt.type_bigint() }}) as talk_ms,
+        cast(acw_ms as {{ dbt.type_bigint() }}) as acw_ms,
         master_call_id,
         entry_point_call_id,
         operator_call_id

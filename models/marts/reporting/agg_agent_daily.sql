@@ -123,8 +123,12 @@ leg_facts as (
         end as hold_ms,
         case
             when agent_legs.is_agent_leg and agent_legs.connected_at is not null
+                and agent_legs.ended_at is not null then agent_legs.acw_ms
+        end as acw_ms,
+        case
+            when agent_legs.is_agent_leg and agent_legs.connected_at is not null
                 and agent_legs.ended_at is not null
-                then agent_legs.talk_ms + coalesce(agent_legs.hold_ms, 0)
+                then agent_legs.talk_ms + coalesce(agent_legs.hold_ms, 0) + coalesce(agent_legs.acw_ms, 0)
         end as handle_ms,
         -- null (unknown, never negative) when the leg connected before it rang or started
         case
@@ -186,6 +190,7 @@ conversation_facts as (
         0 as transfers_out_count,
         cast(null as {{ dbt.type_bigint() }}) as talk_ms,
         cast(null as {{ dbt.type_bigint() }}) as hold_ms,
+        cast(null as {{ dbt.type_bigint() }}) as acw_ms,
         cast(null as {{ dbt.type_bigint() }}) as handle_ms,
         cast(null as {{ dbt.type_bigint() }}) as answer_delay_ms
     from agent_conversations
@@ -253,6 +258,7 @@ aggregated as (
         sum(transfers_out_count) as transfers_out_count,
         sum(talk_ms) as talk_ms,
         sum(hold_ms) as hold_ms,
+        sum(acw_ms) as acw_ms,
         sum(handle_ms) as handle_ms,
         count(handle_ms) as handle_known_leg_count,
         sum(answer_delay_ms) as answer_delay_ms_sum,
@@ -290,6 +296,7 @@ final as (
             / nullif(aggregated.handled_leg_count, 0) as transfer_rate,
         cast(aggregated.talk_ms as {{ dbt.type_bigint() }}) as talk_ms,
         cast(aggregated.hold_ms as {{ dbt.type_bigint() }}) as hold_ms,
+        cast(aggregated.acw_ms as {{ dbt.type_bigint() }}) as acw_ms,
         cast(aggregated.handle_ms as {{ dbt.type_bigint() }}) as handle_ms,
         cast(aggregated.handle_known_leg_count as {{ dbt.type_int() }}) as handle_known_leg_count,
         cast(aggregated.handle_ms as double) / nullif(aggregated.handle_known_leg_count, 0) as aht_ms,
