@@ -1,10 +1,12 @@
 -- Dialpad: after-call work per connected agent leg that ended (docs/contract.md §11
--- "After-call work"). A `wrapup` interval of the agent (int_dialpad__agent_status_intervals;
--- the agent id is the leg's target id as VARCHAR) that starts at or after the leg's end and
--- at most `acw_link_seconds` later (inclusive) follows the leg; when it follows several legs
--- of the agent, it is the after-call work of the one that ended last (ties: the larger leg
--- id). A wrapup lasts until the agent's next status; the agent's last one ends at the data
--- watermark (status_interval_end, as fct_agent_status_intervals ends it).
+-- "After-call work"). A wrapup of the agent (a run of consecutive `wrapup` intervals of
+-- int_dialpad__agent_status_intervals: a change of reason, availability or call centers
+-- during wrapup splits the interval, not the agent's wrapup; the agent id is the leg's target
+-- id as VARCHAR) that starts at or after the leg's end and at most `acw_link_seconds` later
+-- (inclusive) follows the leg; when it follows several legs of the agent, it is the
+-- after-call work of the one that ended last (ties: the larger leg id). A wrapup lasts until
+-- the agent's next other status; the agent's last interval ends at the data watermark
+-- (status_interval_end, as fct_agent_status_intervals ends it).
 -- acw_ms: the sum of the leg's wrapups; 0 when none followed but the agent's status feed
 -- covers the leg (a status event within `open_leg_timeout_hours` before its end,
 -- inclusive); null when neither (an agent without a status feed has unknown, not zero,
@@ -56,19 +58,49 @@ data_watermark as (
 
 ),
 
-wrapups as (
+agent_intervals as (
 
     select
         intervals.agent_id,
-        intervals.status_started_at as wrapup_started_at,
-        {{ status_interval_end(
-            'intervals.next_status_started_at', 'intervals.status_started_at', 'data_watermark.watermark_at'
-        ) }} as wrapup_ended_at
+        intervals.status_started_at,
+        intervals.next_status_started_at,
+        intervals.on_duty_status,
+        lag(intervals.on_duty_status) over (
+            partition by intervals.agent_id order by intervals.status_started_at
+        ) as previous_on_duty_status
     from {{ ref('int_dialpad__agent_status_intervals') }} as intervals
+    where intervals.agent_id in (select agents.agent_id from agents)
+
+),
+
+wrapup_intervals as (
+
+    -- each wrapup interval, numbered by the run of consecutive wrapup intervals it is part of
+    select
+        agent_intervals.agent_id,
+        agent_intervals.status_started_at,
+        {{ status_interval_end(
+            'agent_intervals.next_status_started_at', 'agent_intervals.status_started_at', 'data_watermark.watermark_at'
+        ) }} as status_ended_at,
+        sum(case when agent_intervals.previous_on_duty_status = 'wrapup' then 0 else 1 end) over (
+            partition by agent_intervals.agent_id
+            order by agent_intervals.status_started_at
+            rows between unbounded preceding and current row
+        ) as wrapup_number
+    from agent_intervals
     cross join data_watermark
-    where
-        intervals.on_duty_status = 'wrapup'
-        and intervals.agent_id in (select agents.agent_id from agents)
+    where agent_intervals.on_duty_status = 'wrapup'
+
+),
+
+wrapups as (
+
+    select
+        agent_id,
+        min(status_started_at) as wrapup_started_at,
+        max(status_ended_at) as wrapup_ended_at
+    from wrapup_intervals
+    group by agent_id, wrapup_number
 
 ),
 

@@ -69,12 +69,33 @@ user_legs as (
 
 status_intervals as (
 
+    -- each interval with the start of the wrapup (run of consecutive wrapup intervals,
+    -- int_dialpad__agent_leg_acw) it is part of; null when it is no wrapup interval
     select
         agent_id,
         status_started_at,
         next_status_started_at,
-        on_duty_status
-    from {{ ref('int_dialpad__agent_status_intervals') }}
+        on_duty_status,
+        case
+            when on_duty_status = 'wrapup'
+                then max(case when is_wrapup_start then status_started_at end) over (
+                    partition by agent_id
+                    order by status_started_at
+                    rows between unbounded preceding and current row
+                )
+        end as wrapup_started_at
+    from (
+        select
+            agent_id,
+            status_started_at,
+            next_status_started_at,
+            on_duty_status,
+            on_duty_status = 'wrapup'
+            and coalesce(
+                lag(on_duty_status) over (partition by agent_id order by status_started_at) <> 'wrapup', true
+            ) as is_wrapup_start
+        from {{ ref('int_dialpad__agent_status_intervals') }}
+    ) as flagged_intervals
 
 ),
 
@@ -98,7 +119,7 @@ earlier_intervals as (
     select
         status_intervals.agent_id,
         status_intervals.status_started_at,
-        status_intervals.on_duty_status,
+        status_intervals.wrapup_started_at,
         row_number() over (
             partition by status_intervals.agent_id
             order by status_intervals.status_started_at desc
@@ -115,14 +136,13 @@ status_reach as (
     -- New status events at or after t change interval starts at or after t only, the end of
     -- the interval in progress at t, and the coverage of legs ending at or after t: the
     -- wrapups they can add, remove, move or cut short follow legs that ended at or after
-    -- (t, or the start of that interval when it is a wrapup) minus acw_link_seconds
+    -- (t, or the start of the wrapup in progress at t) minus acw_link_seconds
     select
         new_statuses.agent_id,
         {{ timestamp_add(
             'second',
             -1 * link_seconds,
-            "case when earlier_intervals.on_duty_status = 'wrapup' then earlier_intervals.status_started_at"
-            ~ " else new_statuses.earliest_new_status_at end"
+            'coalesce(earlier_intervals.wrapup_started_at, new_statuses.earliest_new_status_at)'
         ) }} as reach_from
     from new_statuses
     left join earlier_intervals
@@ -143,17 +163,16 @@ acw_seed_legs as (
 
     union
 
-    -- 2. the legs an agent's last interval, a wrapup still open, can follow: it ends at the
-    --    data watermark, which moves with every load
+    -- 2. the legs an agent's last wrapup, still open, can follow: it ends at the data
+    --    watermark, which moves with every load
     select user_legs.leg_id
     from user_legs
     inner join status_intervals
         on user_legs.agent_id = status_intervals.agent_id
         and status_intervals.next_status_started_at is null
-        and status_intervals.on_duty_status = 'wrapup'
-        and user_legs.ended_at <= status_intervals.status_started_at
+        and user_legs.ended_at <= status_intervals.wrapup_started_at
         and user_legs.ended_at
-            >= {{ timestamp_add('second', -1 * link_seconds, 'status_intervals.status_started_at') }}
+            >= {{ timestamp_add('second', -1 * link_seconds, 'status_intervals.wrapup_started_at') }}
 
     union
 
