@@ -188,8 +188,8 @@ covered_legs as (
     from handled_legs
     inner join status_events
         on handled_legs.agent_id = status_events.agent_id
-        and status_events.status_at <= handled_legs.ended_at
-        and status_events.status_at >= {{ timestamp_add('hour', -1 * timeout_hours, 'handled_legs.ended_at') }}
+        and handled_legs.ended_at >= status_events.status_at
+        and {{ timestamp_add('hour', -1 * timeout_hours, 'handled_legs.ended_at') }} <= status_events.status_at
 
 ),
 

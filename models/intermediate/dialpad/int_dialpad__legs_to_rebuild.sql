@@ -184,8 +184,8 @@ acw_seed_legs as (
         on new_legs.leg_id = changed_legs.leg_id
     inner join user_legs as earlier_legs
         on new_legs.agent_id = earlier_legs.agent_id
-        and earlier_legs.ended_at <= new_legs.ended_at
-        and earlier_legs.ended_at >= {{ timestamp_add('second', -1 * link_seconds, 'new_legs.ended_at') }}
+        and new_legs.ended_at >= earlier_legs.ended_at
+        and {{ timestamp_add('second', -1 * link_seconds, 'new_legs.ended_at') }} <= earlier_legs.ended_at
 
 ),
 
