@@ -1,10 +1,11 @@
 """After-call work stays right when agent status events arrive late (docs/contract.md §11,
 docs/performance.md "Incremental builds").
 
-Three agents take one call each. Batch 1 loads the calls and part of the agents' status
-timelines; batch 2 loads the rest, and an incremental build must change the after-call work
-(and the handle time it is part of) of exactly the legs the new events affect, to the values
-worked out below, and give the marts one build of both batches gives.
+Four agents take one call each. Batch 1 loads the calls and part of the agents' status
+timelines; batch 2 loads the rest, and an incremental build must recompute exactly the legs
+whose after-call work the new events (or the moved data watermark) can change, change their
+after-call work (and the handle time it is part of) to the values worked out below, and give
+the marts one build of both batches gives.
 
 The ingest does not route agent status events to raw.dialpad_agent_status_events yet, so the
 test writes their raw rows with SQL (typed as the ingest would, loaded_at the time of the
@@ -29,7 +30,7 @@ from ingest.raw_tables import STATE_DATE
 
 T = 1_772_452_800_000  # 2026-03-02 12:00:00 UTC
 HOUR = 3_600_000
-DEE, EVE, FAY = 9101, 9102, 9103
+DEE, EVE, FAY, GUS = 9101, 9102, 9103, 9104
 
 # Marts compared with one build of both batches (feed_health holds load and build times).
 MARTS = (
@@ -122,28 +123,36 @@ def _build(db: Path, *landing: Path) -> None:
 # 33000. Batch 2 brings her return to available at T + 52 s: acw 20000.
 # Fay's call 5003 ends T + 40 s; her wrapup from T + 41 s stays open in both batches: 24000
 # after batch 1, and 72000 after batch 2 moves the watermark to T + 113 s (Dee's available).
-ENDS = {5001: T + 65_000, 5002: T + 30_000, 5003: T + 40_000}
+# Gus's call 5004 ends T + 20 s, his feed covers it and no wrapup follows: 0 throughout, and
+# batch 2 changes nothing of his, so the incremental build leaves his leg alone.
+ENDS = {5001: T + 65_000, 5002: T + 30_000, 5003: T + 40_000, 5004: T + 20_000}
 BATCH_1 = [
     (DEE, "available", T - HOUR),
     (EVE, "available", T - HOUR),
     (EVE, "wrapup", T + 32_000),
     (FAY, "available", T - HOUR),
     (FAY, "wrapup", T + 41_000),
+    (GUS, "available", T - HOUR),
 ]
 BATCH_2 = [
     (DEE, "wrapup", T + 68_000),
     (DEE, "available", T + 113_000),
     (EVE, "available", T + 52_000),
 ]
-TALK = {5001: 60_000, 5002: 25_000, 5003: 35_000}  # ended - connected, no hold
-ACW_AFTER_1 = {5001: 0, 5002: 33_000, 5003: 24_000}
-ACW_AFTER_2 = {5001: 45_000, 5002: 20_000, 5003: 72_000}
+TALK = {5001: 60_000, 5002: 25_000, 5003: 35_000, 5004: 15_000}  # ended - connected, no hold
+ACW_AFTER_1 = {5001: 0, 5002: 33_000, 5003: 24_000, 5004: 0}
+ACW_AFTER_2 = {5001: 45_000, 5002: 20_000, 5003: 72_000, 5004: 0}
 
 
 @pytest.fixture(scope="module")
 def warehouses(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("acw")
-    agents = {5001: _user(DEE, "Dee"), 5002: _user(EVE, "Eve"), 5003: _user(FAY, "Fay")}
+    agents = {
+        5001: _user(DEE, "Dee"),
+        5002: _user(EVE, "Eve"),
+        5003: _user(FAY, "Fay"),
+        5004: _user(GUS, "Gus"),
+    }
     calls = write_lines(
         folder / "calls.ndjson",
         [e for call_id, agent in agents.items() for e in _call(call_id, agent, ENDS[call_id])],
@@ -207,8 +216,24 @@ def test_late_status_events_change_the_after_call_work_they_affect(
         "select agent_id, acw_ms, handle_ms, aht_ms from marts.agg_agent_daily order by agent_id",
     ) == [
         (str(agent), ACW_AFTER_2[leg], TALK[leg] + ACW_AFTER_2[leg], TALK[leg] + ACW_AFTER_2[leg])
-        for agent, leg in ((DEE, 5001), (EVE, 5002), (FAY, 5003))
+        for agent, leg in ((DEE, 5001), (EVE, 5002), (FAY, 5003), (GUS, 5004))
     ]
+
+
+def test_the_second_build_recomputes_only_the_legs_the_new_events_affect(
+    warehouses: dict[str, Path],
+) -> None:
+    # the first build succeeded, so the second one starts from it
+    assert _rows(
+        warehouses["after_first"],
+        "select count(*) from intermediate.build_log where status = 'success'",
+    ) == [(1,)]
+    # Dee's and Eve's legs (their new status events), Fay's (her open wrapup, whose end moved
+    # with the watermark); not Gus's
+    assert _rows(
+        warehouses["batched"],
+        "select leg_id from intermediate.int_dialpad__legs_to_rebuild order by leg_id",
+    ) == [(5001,), (5002,), (5003,)]
 
 
 def test_the_incremental_build_equals_one_build_of_both_batches(
