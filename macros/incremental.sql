@@ -76,7 +76,9 @@
         {%- endset -%}
         {%- do run_query(create_log) -%}
         {#- a log created before agent status events (issue 16) gains their column -#}
-        {%- set log_columns = adapter.get_columns_in_relation(log) | map(attribute='name') | map('lower') | list -%}
+        {#- a query, not adapter.get_columns_in_relation: that left the hook's transaction open and
+            the build log's rows were never committed (every build then recomputed everything) -#}
+        {%- set log_columns = run_query('select * from ' ~ log ~ ' where 1 = 0').column_names | map('lower') | list -%}
         {%- if 'dialpad_agent_status_loaded_at' not in log_columns -%}
             {%- do run_query(add_build_log_column(log, 'dialpad_agent_status_loaded_at', instant)) -%}
         {%- endif -%}
