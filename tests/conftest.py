@@ -68,6 +68,50 @@ def landing_records(landing: Path) -> list[str]:
     return records
 
 
+# The marts the incremental tests compare (tests/test_incremental.py,
+# tests/test_incremental_late.py, the Spark parity tests): every mart but feed_health, whose
+# load and build times differ from build to build (tests/test_feed_health.py).
+MARTS = (
+    "fct_conversations",
+    "fct_call_legs",
+    "fct_leg_states",
+    "dim_agents",
+    "fct_call_center_offers",
+    "agg_call_center_hourly",
+    "agg_agent_daily",
+)
+
+
+def run(db: Path, *paths: Path, secret_file: Path | None = None) -> int:
+    """`callmart run` in-process on the landing files `paths`; returns the exit status."""
+    secret = ["--jwt-secret-file", str(secret_file)] if secret_file else []
+    return main(["run", "--quiet", "--db", str(db), *secret, *map(str, paths)])
+
+
+def marts(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of each of MARTS, sorted; the warehouse has no other mart but feed_health."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        tables = {
+            name
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts'"
+            ).fetchall()
+        }
+        # feed_health (docs/contract.md §10) holds load and build times: tests/test_feed_health.py
+        assert tables == {*MARTS, "feed_health"}
+        return {t: con.execute(f"select * from marts.{t} order by all").fetchall() for t in MARTS}
+
+
+def assert_marts_equal(batched: Path, whole: Path) -> None:
+    """The two warehouses hold the same rows in each of MARTS."""
+    got, want = marts(batched), marts(whole)
+    for table in MARTS:
+        missing = [row for row in want[table] if row not in got[table]]
+        extra = [row for row in got[table] if row not in want[table]]
+        assert (table, missing[:3], extra[:3]) == (table, [], []), table
+        assert len(got[table]) == len(want[table]), table
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _dbt_artifacts_apart(tmp_path_factory: pytest.TempPathFactory) -> None:
     """One state folder per pytest worker (each has its own temporary folders): every build
@@ -130,10 +174,12 @@ def query(db: Path) -> Callable[[str], list[tuple[Any, ...]]]:
 
 
 # The files that take longest (seconds of one worker, measured 2026-12-03 on two cores),
-# longest first; the rest follow in their own order.
+# longest first; the rest follow in their own order. A new file that builds the project
+# (about 30 s of CPU a build) goes where its seconds (`pytest -p no:xdist --durations=0`) put it.
 _LONGEST_FIRST = (
-    "test_incremental.py",  # ~400
+    "test_incremental.py",  # ~400 (the random batches: five builds)
     "test_spark_parity.py",  # ~320
+    "test_incremental_late.py",  # ~? (the late events: three builds)
     "test_dbt_unit_tests.py",  # ~320 (Spark's unit tests ~250)
     "test_determinism.py",  # ~240
     "test_messagebird_models.py",  # ~160

@@ -2,7 +2,7 @@
 
 1. Simulated traffic of both providers (with its bad records, JWTs and list responses), cut at
    random into two batches (the second also redelivers records of the first, some of them
-   received earlier), plus the hand-worked late events of tests/test_incremental.py: an
+   received earlier), plus the hand-worked late events of tests/test_incremental_late.py: an
    operator leg before its entry point (two conversations merge), a transfer leg a batch
    later, a CSAT and a recording a day late, an open leg timing out. Each batch goes
    - into a DuckDB warehouse: `callmart run --db`, a full build and then an incremental one;
@@ -34,14 +34,9 @@ from typing import Any
 
 import duckdb
 import pytest
-from conftest import SECRET, landing_records, write_lines
-from test_incremental import (
-    MARTS,
-    late_annotation_scenario,
-    merge_scenario,
-    random_batches,
-    transfer_scenario,
-)
+from conftest import MARTS, SECRET, landing_records, write_lines
+from test_incremental import random_batches
+from test_incremental_late import late_annotation_scenario, merge_scenario, transfer_scenario
 
 from ingest.build import SparkTarget, check_spark_installed, run_dbt_build
 from ingest.cli import main
