@@ -173,19 +173,25 @@ def query(db: Path) -> Callable[[str], list[tuple[Any, ...]]]:
     return run
 
 
-# The files that take longest (seconds of one worker, measured 2026-12-03 on two cores),
-# longest first; the rest follow in their own order. A new file that builds the project
-# (about 30 s of CPU a build) goes where its seconds (`pytest -p no:xdist --durations=0`) put it.
+# The files that take longest (seconds of one worker, measured 2026-12-03 on two cores; "CPU":
+# user + system seconds of `pytest -p no:xdist` on the file alone, a JVM's not counted),
+# longest first; the rest follow in their own order. A build of the project costs about 45 s
+# of CPU however small its data: a new file that builds goes where its seconds put it.
+# pytest-xdist gives a worker whose file has two tests or fewer left a second file at once, so
+# the three files after the first four wait behind them: quick ones (no build) go there.
 _LONGEST_FIRST = (
-    "test_incremental.py",  # ~400 (the random batches: five builds)
-    "test_spark_parity.py",  # ~320
-    "test_incremental_late.py",  # ~? (the late events: three builds)
-    "test_dbt_unit_tests.py",  # ~320 (Spark's unit tests ~250)
+    "test_incremental.py",  # 237 CPU (the random batches: five builds)
+    "test_spark_parity.py",  # ~320 and now the Spark unit tests (two Spark builds, a dbt test)
+    "test_incremental_late.py",  # 145 CPU (the late events: three builds)
     "test_determinism.py",  # ~240
+    "test_hs256.py",  # quick: after test_incremental.py, on its worker
+    "test_ingest_formats.py",  # quick: after test_spark_parity.py
+    "test_ingest_identity.py",  # quick: after test_determinism.py
+    "test_test_scope.py",  # 173 CPU (four builds)
     "test_messagebird_models.py",  # ~160
+    "test_dbt_unit_tests.py",  # 94 CPU (DuckDB's: an empty build, then every unit test)
     "test_spark_kpi_parity.py",  # ~120
     "test_config.py",  # ~100
-    "test_test_scope.py",  # ~100 (four builds; 206 s on a loaded machine, 2026-12-03)
     "test_publish.py",  # ~90
     "test_kpis.py",  # ~80
     "test_report.py",  # ~55

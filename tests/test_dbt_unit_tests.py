@@ -1,19 +1,19 @@
 """Every dbt unit test of the project passes on DuckDB, and on Spark those that pin what the
-engines do differently (CI runs them here; `callmart build` does not).
+engines do differently (CI runs them; `callmart build` does not).
 
 Unit tests check the models' SQL against fixed fixtures, not a warehouse's data, so production
 builds leave them out (ingest/build.py). They still need the relations they stand in for to
-exist (dbt reads the columns of every input a fixture leaves out), so a fresh warehouse first
-gets every seed and every model built empty. On Spark the on-run-start hooks register the raw
-layer as well: a one-event Parquet lake stands in for it. The Spark case is marked `spark`
-(the spark extra and Java 17; skipped without them).
+exist (dbt reads the columns of every input a fixture leaves out), so a fresh DuckDB warehouse
+first gets every seed and every model built empty.
 
 On Spark a unit test costs about 3 s (fixtures and planning), so CI runs there the unit tests
 of the models whose SQL calls an engine dispatch macro of macros/cross_engine/ (where the
-engines' differences live); every model's SQL runs on Spark in the parity tests
-(tests/test_spark_parity.py, tests/test_spark_kpi_parity.py), which compare every mart of
-both engines on the same traffic, and in this test's empty build (which enforces the models'
-contracts). `CALLMART_SPARK_UNIT_TESTS=all` runs all of them on Spark.
+engines' differences live), selected by `engine_unit_tests` below; every model's SQL runs on
+Spark in the parity tests (tests/test_spark_parity.py, tests/test_spark_kpi_parity.py), which
+compare every mart of both engines on the same traffic (and enforce the models' contracts).
+The Spark unit tests run in tests/test_spark_parity.py, on the warehouse its parity test
+builds (marked `spark`: the spark extra and Java 17; skipped without them), instead of on an
+empty build of their own. `CALLMART_SPARK_UNIT_TESTS=all` runs all of them on Spark.
 """
 
 from __future__ import annotations
@@ -24,12 +24,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-from conftest import event, write_lines
-
-from ingest.build import check_spark_installed, project_dir
-from ingest.cli import main
-from ingest.errors import CallmartError
+from ingest.build import project_dir
 from ingest.load import connect
 
 _DBT = "import sys; from dbt.cli.main import cli; sys.exit(cli())"
@@ -41,20 +36,11 @@ def _duckdb_target(folder: Path) -> dict[str, str]:
     return {"CALLMART_DB": str(db)}
 
 
-def _spark_target(folder: Path) -> dict[str, str]:
-    try:
-        check_spark_installed()
-    except CallmartError as missing:
-        pytest.skip(str(missing))
-    landing = write_lines(folder / "one.ndjson", [event(1, "hangup")])
-    assert main(["ingest", "--quiet", "--to-parquet", str(folder / "raw"), str(landing)]) == 0
-    return {
-        "CALLMART_RAW_PATH": str(folder / "raw"),
-        "CALLMART_SPARK_WAREHOUSE": str(folder / "spark"),
-    }
-
-
-def _dbt(target: str, env: dict[str, str], *args: str) -> tuple[int, list[dict[str, object]]]:
+def dbt_command(
+    target: str, env: dict[str, str], *args: str
+) -> tuple[int, list[dict[str, object]]]:
+    """dbt `args` on `target` with `env` added, in a child process: its exit status and the
+    results of its run_results.json."""
     project = project_dir()
     env = {**os.environ, **env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     command = [*args, "--target", target, "--quiet"]
@@ -66,29 +52,31 @@ def _dbt(target: str, env: dict[str, str], *args: str) -> tuple[int, list[dict[s
     return completed.returncode, json.loads(results.read_text())["results"]
 
 
-@pytest.mark.parametrize("target", ["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
-def test_every_dbt_unit_test_passes(target: str, tmp_path: Path) -> None:
-    env = _duckdb_target(tmp_path) if target == "duckdb" else _spark_target(tmp_path)
-
-    build = ["build", "--empty", "--resource-type", "seed", "--resource-type", "model"]
-    status, _ = _dbt(target, env, *build)
-    assert status == 0
-
-    every = target == "duckdb" or os.environ.get("CALLMART_SPARK_UNIT_TESTS") == "all"
-    selected = ["test_type:unit"] if every else _engine_unit_tests()
-    status, results = _dbt(target, env, "test", "--select", *selected)
+def assert_unit_tests_passed(status: int, results: list[dict[str, object]], at_least: int) -> None:
+    """Every unit test of a `dbt test` passed, and at least `at_least` of them ran."""
     unit_tests = [r for r in results if str(r["unique_id"]).startswith("unit_test.")]
     failed = [
         (r["unique_id"], r["status"], r["message"]) for r in unit_tests if r["status"] != "pass"
     ]
     assert failed == []
     assert status == 0
-    assert len(unit_tests) >= (93 if every else 10)  # every selected unit test ran
+    assert len(unit_tests) >= at_least  # every selected unit test ran
 
 
-def _engine_unit_tests() -> list[str]:
+def test_every_dbt_unit_test_passes_on_duckdb(tmp_path: Path) -> None:
+    env = _duckdb_target(tmp_path)
+
+    build = ["build", "--empty", "--resource-type", "seed", "--resource-type", "model"]
+    status, _ = dbt_command("duckdb", env, *build)
+    assert status == 0
+
+    status, results = dbt_command("duckdb", env, "test", "--select", "test_type:unit")
+    assert_unit_tests_passed(status, results, 93)
+
+
+def engine_unit_tests() -> list[str]:
     """The unit tests of every model that calls a macros/cross_engine/ dispatch macro (through
-    other macros too)."""
+    other macros too), from the manifest of the last dbt command."""
     manifest = json.loads((Path(os.environ["DBT_TARGET_PATH"]) / "manifest.json").read_text())
     macros = manifest["macros"]
 

@@ -14,7 +14,8 @@
 2. The KPI fixture of tests/test_kpis.py (America/New_York reporting across a DST change,
    business hours, a holiday) through the same two paths, one batch
    (tests/test_spark_kpi_parity.py: a file of its own, so that a second pytest worker runs it).
-(Every dbt unit test also runs on Spark: tests/test_dbt_unit_tests.py.)
+3. The dbt unit tests that pin what the engines do differently, on the Spark warehouse of 1
+   (tests/test_dbt_unit_tests.py tells which, and runs every unit test on DuckDB).
 
 The comparison: same columns in the same order, same type family, same rows, with timestamps
 at millisecond precision and doubles within 1e-9 (relative).
@@ -27,14 +28,17 @@ prints the time of each Spark build.
 from __future__ import annotations
 
 import math
+import os
 import random
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 from conftest import MARTS, SECRET, landing_records, write_lines
+from test_dbt_unit_tests import assert_unit_tests_passed, dbt_command, engine_unit_tests
 from test_incremental import random_batches
 from test_incremental_late import late_annotation_scenario, merge_scenario, transfer_scenario
 
@@ -51,7 +55,7 @@ pytestmark = pytest.mark.spark
 _SAME_TYPE = {"TIMESTAMP": "TIMESTAMP WITH TIME ZONE"}
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def spark_available() -> None:
     try:
         check_spark_installed()
@@ -162,9 +166,18 @@ def _successful_builds(spark_warehouse: Path) -> list[tuple[str, str]]:
         ).fetchall()
 
 
-def test_simulated_traffic_and_a_late_batch_build_identical_marts_on_spark(
-    tmp_path: Path,
-) -> None:
+@dataclass
+class TwoBatches:
+    raw: Path  # the Parquet raw layer of both batches
+    spark: Path  # Spark's warehouse after the second build
+    differences: list[dict[str, list[str]]]  # compare_marts after each batch
+
+
+@pytest.fixture(scope="module")
+def two_batches(tmp_path_factory: pytest.TempPathFactory) -> TwoBatches:
+    """Both batches through both engines, the marts compared after each: one Spark warehouse
+    that the unit tests below run on too (their inputs must exist, section 3)."""
+    tmp_path = tmp_path_factory.mktemp("parity")
     write_sample(tmp_path / "traffic", events=1500, seed=41, secret=SECRET)
     batches = random_batches(
         landing_records(tmp_path / "traffic" / "landing"), 2, random.Random(41)
@@ -176,6 +189,7 @@ def test_simulated_traffic_and_a_late_batch_build_identical_marts_on_spark(
     secret.write_text(SECRET)
     duck, raw, spark = tmp_path / "warehouse.duckdb", tmp_path / "raw", tmp_path / "spark"
 
+    differences = []
     for number, batch in enumerate(batches, start=1):
         path = write_lines(tmp_path / "landing" / f"batch{number}.ndjson", batch)
         load = ["--quiet", "--jwt-secret-file", str(secret)]
@@ -183,8 +197,34 @@ def test_simulated_traffic_and_a_late_batch_build_identical_marts_on_spark(
         assert main(["ingest", *load, "--to-parquet", str(raw), str(path)]) == 0
         seconds = spark_build(raw, spark, data_tests=False)
         print(f"\nspark build after batch {number}: {seconds:.1f} s")
-        assert_identical(duck, spark)
+        differences.append(compare_marts(duck, spark))
+    return TwoBatches(raw, spark, differences)
+
+
+def test_simulated_traffic_and_a_late_batch_build_identical_marts_on_spark(
+    two_batches: TwoBatches,
+) -> None:
+    for number, differences in enumerate(two_batches.differences, start=1):
+        found = {mart: lines for mart, lines in differences.items() if lines}
+        assert (number, found) == (number, {})  # after batch `number`
 
     # the second build on Spark was incremental: it started from the first one's watermark
-    builds = _successful_builds(spark)
+    builds = _successful_builds(two_batches.spark)
     assert len(builds) == 2 and builds[0][1] == builds[1][1]
+
+
+def test_the_unit_tests_of_the_engine_dispatch_models_pass_on_spark(
+    two_batches: TwoBatches,
+) -> None:
+    """3. The dbt unit tests that pin what the engines do differently (tests/test_dbt_unit_tests.py
+    tells which; `CALLMART_SPARK_UNIT_TESTS=all` runs every one) pass on Spark, run on the
+    warehouse built above (every relation they read the columns of exists), so they need no
+    build of their own."""
+    every = os.environ.get("CALLMART_SPARK_UNIT_TESTS") == "all"
+    # the manifest of the last build (Spark's, above) names the models' macros
+    selected = ["test_type:unit"] if every else engine_unit_tests()
+    target = SparkTarget(
+        raw_path=str(two_batches.raw.resolve()), warehouse=two_batches.spark.resolve()
+    )
+    status, results = dbt_command("spark", target.environment(), "test", "--select", *selected)
+    assert_unit_tests_passed(status, results, 93 if every else 10)
