@@ -79,6 +79,8 @@ MARTS = (
     "fct_call_center_offers",
     "agg_call_center_hourly",
     "agg_agent_daily",
+    "fct_agent_status_intervals",
+    "agg_agent_interval",
 )
 
 
