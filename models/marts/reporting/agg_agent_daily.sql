@@ -223,6 +223,7 @@ status_day_facts as (
         0 as transfers_out_count,
         cast(null as {{ dbt.type_bigint() }}) as talk_ms,
         cast(null as {{ dbt.type_bigint() }}) as hold_ms,
+        cast(null as {{ dbt.type_bigint() }}) as acw_ms,
         cast(null as {{ dbt.type_bigint() }}) as handle_ms,
         cast(null as {{ dbt.type_bigint() }}) as answer_delay_ms
     from status_days
@@ -259,6 +260,7 @@ aggregated as (
         sum(talk_ms) as talk_ms,
         sum(hold_ms) as hold_ms,
         sum(acw_ms) as acw_ms,
+        count(acw_ms) as acw_known_leg_count,
         sum(handle_ms) as handle_ms,
         count(handle_ms) as handle_known_leg_count,
         sum(answer_delay_ms) as answer_delay_ms_sum,
@@ -297,6 +299,7 @@ final as (
         cast(aggregated.talk_ms as {{ dbt.type_bigint() }}) as talk_ms,
         cast(aggregated.hold_ms as {{ dbt.type_bigint() }}) as hold_ms,
         cast(aggregated.acw_ms as {{ dbt.type_bigint() }}) as acw_ms,
+        cast(aggregated.acw_known_leg_count as {{ dbt.type_int() }}) as acw_known_leg_count,
         cast(aggregated.handle_ms as {{ dbt.type_bigint() }}) as handle_ms,
         cast(aggregated.handle_known_leg_count as {{ dbt.type_int() }}) as handle_known_leg_count,
         cast(aggregated.handle_ms as double) / nullif(aggregated.handle_known_leg_count, 0) as aht_ms,
