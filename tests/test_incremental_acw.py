@@ -22,7 +22,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from conftest import event, write_lines
+from conftest import MARTS, event, write_lines
 
 from ingest.cli import main
 from ingest.load import connect
@@ -31,18 +31,6 @@ from ingest.raw_tables import STATE_DATE
 T = 1_772_452_800_000  # 2026-03-02 12:00:00 UTC
 HOUR = 3_600_000
 DEE, EVE, FAY, GUS = 9101, 9102, 9103, 9104
-
-# Marts compared with one build of both batches (feed_health holds load and build times).
-MARTS = (
-    "fct_conversations",
-    "fct_call_legs",
-    "fct_leg_states",
-    "dim_agents",
-    "fct_call_center_offers",
-    "agg_call_center_hourly",
-    "agg_agent_daily",
-    "fct_agent_status_intervals",
-)
 
 
 def _user(user_id: int, name: str) -> dict[str, Any]:
