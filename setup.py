@@ -26,6 +26,9 @@ class BuildWithProject(build_py):
         if self.editable_mode:
             return
         into = Path(self.build_lib) / "ingest" / "project"
+        # a build folder left by an earlier build keeps files the project has since renamed
+        # or removed (a stale singular test fails every build): the copy starts empty
+        shutil.rmtree(into, ignore_errors=True)
         for name in PROJECT:
             source, target = ROOT / name, into / name
             target.parent.mkdir(parents=True, exist_ok=True)
