@@ -15,7 +15,11 @@
 
 with source as (
 
-    {{ raw_rows_of_keys_loaded_since_last_build(source('raw', 'dialpad_agent_status_events'), 'event_hash', 'dialpad_agent_status_loaded_at') }}
+    {{ raw_rows_of_keys_loaded_since_last_build(
+        source('raw', 'dialpad_agent_status_events'),
+        'event_hash',
+        'dialpad_agent_status_loaded_at'
+    ) }}
 
 ),
 

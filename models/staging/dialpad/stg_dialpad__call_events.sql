@@ -18,7 +18,11 @@
 
 with source as (
 
-    {{ raw_rows_of_keys_loaded_since_last_build(source('raw', 'dialpad_call_events'), 'event_hash', 'dialpad_events_loaded_at') }}
+    {{ raw_rows_of_keys_loaded_since_last_build(
+        source('raw', 'dialpad_call_events'),
+        'event_hash',
+        'dialpad_events_loaded_at'
+    ) }}
 
 ),
 

@@ -12,7 +12,11 @@
 with source as (
 
     -- incremental: every snapshot of the calls that got a snapshot since the last successful build
-    {{ raw_rows_of_keys_loaded_since_last_build(source('raw_messagebird', 'messagebird_calls'), 'call_id', 'messagebird_calls_loaded_at') }}
+    {{ raw_rows_of_keys_loaded_since_last_build(
+        source('raw_messagebird', 'messagebird_calls'),
+        'call_id',
+        'messagebird_calls_loaded_at'
+    ) }}
 
 ),
 

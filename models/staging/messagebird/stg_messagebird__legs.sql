@@ -14,7 +14,11 @@
 with source as (
 
     -- incremental: every snapshot of the legs that got a snapshot since the last successful build
-    {{ raw_rows_of_keys_loaded_since_last_build(source('raw_messagebird', 'messagebird_legs'), 'leg_id', 'messagebird_legs_loaded_at') }}
+    {{ raw_rows_of_keys_loaded_since_last_build(
+        source('raw_messagebird', 'messagebird_legs'),
+        'leg_id',
+        'messagebird_legs_loaded_at'
+    ) }}
 
 ),
 
