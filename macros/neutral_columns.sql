@@ -18,7 +18,7 @@
         'master_call_id', 'entry_point_call_id', 'operator_call_id', 'operated_entry_point_leg_id',
         'is_agent_leg', 'is_agent_offered_leg', 'is_answer_leg', 'transfer_point_count',
         'agent_id', 'agent_name', 'agent_email', 'agent_office_id',
-        'was_queued', 'queue_ms', 'hold_ms', 'is_hold_unknown', 'talk_ms',
+        'was_queued', 'queue_ms', 'hold_ms', 'is_hold_unknown', 'talk_ms', 'acw_ms',
         'has_voicemail', 'was_blocked', 'recording_count',
         'csat_score', 'csat_at', 'recap_summary', 'recap_at',
         'is_talk_leg', 'conversation_started_at', 'conversation_ended_at', 'is_conversation_complete',
