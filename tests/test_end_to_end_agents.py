@@ -122,3 +122,41 @@ def test_every_conversations_after_call_work_matches_the_simulator(
     expected = [{c: row[c] for c in columns} for row in _expected("conversations.ndjson")]
     actual = [{c: row[c] for c in columns} for row in _mart(sample_warehouse, "fct_conversations")]
     assert _mismatches(expected, actual, ("conversation_id",)) == []
+
+
+def test_every_handled_offers_after_call_work_is_its_answering_legs(
+    sample_warehouse: Path,
+) -> None:
+    """A handled offer answered by an agent leg carries that leg's after-call work, and its
+    handle time is the leg's talk + hold + ACW (docs/contract.md §11: call centers take ACW
+    from the legs); `agg_call_center_hourly` sums both over its handled offers."""
+    legs = {row["leg_id"]: row for row in _expected("legs.ndjson")}
+    offers = [
+        row
+        for row in _mart(sample_warehouse, "fct_call_center_offers")
+        if row["is_handled"]
+        and row["answering_leg_id"] in legs
+        and legs[row["answering_leg_id"]]["target_type"] == "user"
+    ]
+    expected = []
+    for offer in offers:
+        leg = legs[offer["answering_leg_id"]]
+        expected.append(
+            {
+                "offer_id": offer["offer_id"],
+                "acw_ms": leg["acw_ms"],
+                "handle_ms": None
+                if leg["talk_ms"] is None  # ended before it connected: unknown
+                else leg["talk_ms"] + (leg["hold_ms"] or 0) + (leg["acw_ms"] or 0),
+            }
+        )
+    actual = [{c: offer[c] for c in ("offer_id", "acw_ms", "handle_ms")} for offer in offers]
+    assert any(row["acw_ms"] for row in expected)
+    assert any(row["acw_ms"] is None for row in expected)
+    assert _mismatches(expected, actual, ("offer_id",)) == []
+
+    hourly = _mart(sample_warehouse, "agg_call_center_hourly")
+    handled = [r for r in _mart(sample_warehouse, "fct_call_center_offers") if r["is_handled"]]
+    expected_acw = sum(legs[r["answering_leg_id"]]["acw_ms"] or 0 for r in handled)
+    assert expected_acw > 0
+    assert sum(r["acw_ms"] or 0 for r in hourly) == expected_acw

@@ -4,7 +4,8 @@
 -- its wait start, and then equals its wait; a wait or speed to answer that came out negative
 -- is null (docs/contract.md §9 "Impossible times"), never negative: vendor clocks that make it so are
 -- data quality (assert_call_center_offer_times_in_order, a warn). In-progress offers have not
--- ended; handled offers are answered, with handle = talk + hold; business-hours waits are null
+-- ended; handled offers are answered, with handle = talk + hold + after-call work, the last
+-- never negative, and only where the answering leg ended; business-hours waits are null
 -- exactly when the elapsed ones are and never exceed them.
 {{ config(severity='error') }}
 
@@ -29,7 +30,9 @@ where
         and (wait_ms is not null) <> coalesce(coalesce(voicemail_at, ended_at) >= wait_start_at, false)
     )
     or (is_handled and offer_outcome <> 'answered')
-    or (is_handled and coalesce(handle_ms, -1) <> coalesce(talk_ms + coalesce(hold_ms, 0), -1))
+    or (is_handled and coalesce(handle_ms, -1) <> coalesce(talk_ms + coalesce(hold_ms, 0) + coalesce(acw_ms, 0), -1))
+    or acw_ms < 0
+    or (acw_ms is not null and not is_handled)
     or talk_ms < 0
     or hold_ms < 0
     or (is_transferred and not is_handled)

@@ -47,7 +47,8 @@ operator_candidates as (
         legs.is_agent_leg,
         legs.agent_id,
         legs.talk_ms,
-        legs.hold_ms
+        legs.hold_ms,
+        legs.acw_ms
     from legs
     inner join offers
         on legs.provider = offers.provider
@@ -72,7 +73,8 @@ entry_point_candidates as (
         is_agent_leg,
         agent_id,
         talk_ms,
-        hold_ms
+        hold_ms,
+        acw_ms
     from legs
     where
         leg_role = 'entry_point'
@@ -119,7 +121,9 @@ final as (
             else {{ nonnegative_ms_between('connected_at', 'ended_at') }}
         end as talk_ms,
         coalesce(not is_agent_leg and ended_at < connected_at, false) as is_talk_negative,
-        case when is_agent_leg then hold_ms end as hold_ms
+        case when is_agent_leg then hold_ms end as hold_ms,
+        -- after-call work is an agent's (docs/contract.md §11): null for a leg that is no agent leg
+        case when is_agent_leg then acw_ms end as acw_ms
     from ranked_candidates
     where answer_rank = 1
 

@@ -80,6 +80,7 @@ joined as (
         answers.is_answering_leg_transferred,
         answers.talk_ms,
         answers.hold_ms,
+        answers.acw_ms,
         coalesce(rung_agents.rung_agent_count, 0) as rung_agent_count
     from offer_legs
     left join state_marks
@@ -151,9 +152,10 @@ final as (
             as is_transferred,
         case when answering_leg_ended_at is not null then cast(talk_ms as {{ dbt.type_bigint() }}) end as talk_ms,
         case when answering_leg_ended_at is not null then cast(hold_ms as {{ dbt.type_bigint() }}) end as hold_ms,
+        case when answering_leg_ended_at is not null then cast(acw_ms as {{ dbt.type_bigint() }}) end as acw_ms,
         case
             when answering_leg_ended_at is not null
-                then cast(talk_ms + coalesce(hold_ms, 0) as {{ dbt.type_bigint() }})
+                then cast(talk_ms + coalesce(hold_ms, 0) + coalesce(acw_ms, 0) as {{ dbt.type_bigint() }})
         end as handle_ms
     from wait_starts
 

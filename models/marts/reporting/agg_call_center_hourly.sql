@@ -4,7 +4,7 @@
 -- denominator so hours roll up to days and weeks. An average divides by the count of the terms
 -- it summed: a duration that came out negative is null and left out (docs/contract.md §9 "Impossible
 -- times"), so ASA, AHT and the average wait ship their own counts. Handle time includes the
--- answering leg's after-call work where it is known (int_legs.acw_ms, docs/contract.md §11).
+-- answering leg's after-call work where it is known (fct_call_center_offers.acw_ms, docs/contract.md §11).
 
 {%- set service_level_ms = var('service_level_seconds', 20) * 1000 %}
 {%- set short_abandon_ms = var('short_abandon_seconds', 0) * 1000 %}
@@ -12,34 +12,6 @@
 with call_center_offers as (
 
     select * from {{ ref('fct_call_center_offers') }}
-
-),
-
-answering_legs as (
-
-    -- the legs whose after-call work is known
-    select
-        provider,
-        leg_id,
-        acw_ms
-    from {{ ref('int_legs') }}
-    where acw_ms is not null
-
-),
-
-offers as (
-
-    -- a handled offer's after-call work is its answering leg's; its handle time includes it
-    select
-        call_center_offers.*,
-        case when call_center_offers.is_handled then answering_legs.acw_ms end as acw_ms,
-        call_center_offers.handle_ms
-        + coalesce(case when call_center_offers.is_handled then answering_legs.acw_ms end, 0)
-            as handle_with_acw_ms
-    from call_center_offers
-    left join answering_legs
-        on call_center_offers.provider = answering_legs.provider
-        and call_center_offers.answering_leg_id = answering_legs.leg_id
 
 ),
 
@@ -56,7 +28,7 @@ offer_hours as (
         offers.offer_outcome = 'answered'
             and coalesce(offers.time_to_answer_business_ms <= {{ service_level_ms }}, false)
             as is_answered_within_sl_business
-    from offers
+    from call_center_offers as offers
     where offers.offered_at is not null
 
 ),
@@ -106,8 +78,8 @@ aggregated as (
         sum(case when is_handled then talk_ms end) as talk_ms,
         sum(case when is_handled then hold_ms end) as hold_ms,
         sum(case when is_handled then acw_ms end) as acw_ms,
-        sum(case when is_handled then handle_with_acw_ms end) as handle_ms,
-        count(case when is_handled then handle_with_acw_ms end) as handle_known_count,
+        sum(case when is_handled then handle_ms end) as handle_ms,
+        count(case when is_handled then handle_ms end) as handle_known_count,
         sum(case when is_transferred then 1 else 0 end) as transferred_count,
         sum(case when is_offered_in_hours then 1 else 0 end) as offered_in_hours_count,
         sum(

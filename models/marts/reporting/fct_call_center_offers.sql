@@ -47,6 +47,7 @@ final as (
         offers.is_transferred,
         offers.talk_ms,
         offers.hold_ms,
+        offers.acw_ms,
         offers.handle_ms,
         business_times.has_business_hours,
         business_times.is_offered_in_hours,
