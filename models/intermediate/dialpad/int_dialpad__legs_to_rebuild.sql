@@ -101,14 +101,11 @@ status_intervals as (
 
 new_statuses as (
 
-    -- the agents of int_dialpad__agents_to_rebuild (the same filter), with the earliest
-    -- status time among their new events
+    -- the agents with new status events, with the earliest status time among them
     select
         agent_id,
-        min(status_at) as earliest_new_status_at
-    from {{ ref('stg_dialpad__agent_status_events') }}
-    where {{ loaded_since_last_build('loaded_at', 'dialpad_agent_status_loaded_at') }}
-    group by agent_id
+        earliest_new_status_at
+    from {{ ref('int_dialpad__agents_to_rebuild') }}
 
 ),
 
