@@ -64,3 +64,19 @@
         where ranked_names.name_rank = 1
     )
 {%- endmacro %}
+
+
+{#- The status-time columns of agg_agent_interval and agg_agent_daily, typed, read from
+    `status_time` (an alias of agent_status_time_by_interval's rows or their sums), with
+    occupancy = (occupied + wrapup) / (available + occupied + wrapup), null when that is 0. -#}
+{% macro agent_status_time_columns(status_time) -%}
+    cast({{ status_time }}.staffed_ms as {{ dbt.type_bigint() }}) as staffed_ms,
+    cast({{ status_time }}.available_ms as {{ dbt.type_bigint() }}) as available_ms,
+    cast({{ status_time }}.occupied_ms as {{ dbt.type_bigint() }}) as occupied_ms,
+    cast({{ status_time }}.wrapup_ms as {{ dbt.type_bigint() }}) as wrapup_ms,
+    cast({{ status_time }}.unavailable_ms as {{ dbt.type_bigint() }}) as unavailable_ms,
+    cast({{ status_time }}.occupied_ms + {{ status_time }}.wrapup_ms as double)
+        / nullif(
+            {{ status_time }}.available_ms + {{ status_time }}.occupied_ms + {{ status_time }}.wrapup_ms, 0
+        ) as occupancy
+{%- endmacro %}

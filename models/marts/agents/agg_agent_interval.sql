@@ -176,13 +176,7 @@ final as (
         cast({{ minutes }} as {{ dbt.type_int() }}) as interval_minutes,
         status_time.agent_id,
         coalesce(agents.name, status_names.agent_name) as agent_name,
-        cast(status_time.staffed_ms as {{ dbt.type_bigint() }}) as staffed_ms,
-        cast(status_time.available_ms as {{ dbt.type_bigint() }}) as available_ms,
-        cast(status_time.occupied_ms as {{ dbt.type_bigint() }}) as occupied_ms,
-        cast(status_time.wrapup_ms as {{ dbt.type_bigint() }}) as wrapup_ms,
-        cast(status_time.unavailable_ms as {{ dbt.type_bigint() }}) as unavailable_ms,
-        cast(status_time.occupied_ms + status_time.wrapup_ms as double)
-            / nullif(status_time.available_ms + status_time.occupied_ms + status_time.wrapup_ms, 0) as occupancy,
+        {{ agent_status_time_columns('status_time') }},
         cast(coalesce(leg_counts.handled_leg_count, 0) as {{ dbt.type_int() }}) as handled_leg_count,
         cast(leg_time.talk_ms as {{ dbt.type_bigint() }}) as talk_ms,
         cast(leg_time.hold_ms as {{ dbt.type_bigint() }}) as hold_ms

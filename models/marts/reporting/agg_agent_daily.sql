@@ -307,13 +307,7 @@ final as (
         cast(aggregated.answer_delay_known_leg_count as {{ dbt.type_int() }}) as answer_delay_known_leg_count,
         cast(aggregated.answer_delay_ms_sum as double)
             / nullif(aggregated.answer_delay_known_leg_count, 0) as avg_answer_delay_ms,
-        cast(status_days.staffed_ms as {{ dbt.type_bigint() }}) as staffed_ms,
-        cast(status_days.available_ms as {{ dbt.type_bigint() }}) as available_ms,
-        cast(status_days.occupied_ms as {{ dbt.type_bigint() }}) as occupied_ms,
-        cast(status_days.wrapup_ms as {{ dbt.type_bigint() }}) as wrapup_ms,
-        cast(status_days.unavailable_ms as {{ dbt.type_bigint() }}) as unavailable_ms,
-        cast(status_days.occupied_ms + status_days.wrapup_ms as double)
-            / nullif(status_days.available_ms + status_days.occupied_ms + status_days.wrapup_ms, 0) as occupancy
+        {{ agent_status_time_columns('status_days') }}
     from aggregated
     left join agents
         on aggregated.provider = agents.provider
