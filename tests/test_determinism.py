@@ -32,8 +32,7 @@ from typing import Any
 
 import duckdb
 import jwt
-from conftest import landing_records, write_lines
-from test_incremental import MARTS
+from conftest import MARTS, landing_records, write_lines
 
 from ingest.build import project_dir
 from ingest.cli import main
