@@ -128,24 +128,35 @@ def _dbt_artifacts_apart(tmp_path_factory: pytest.TempPathFactory) -> None:
     patcher.setenv("DBT_LOG_PATH", str(folder / "logs"))
 
 
-@pytest.fixture(scope="session")
-def sample_warehouse(tmp_path_factory: pytest.TempPathFactory, _dbt_artifacts_apart: None) -> Path:
-    """The bundled sample through `callmart run`, built once per test run and shared by the
-    pytest workers (the first to ask builds it, under a lock, while the others wait: one build
-    of about a minute instead of one per worker); read it only."""
+def shared_folder(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]
+) -> Path:
+    """A folder `name` that `build` fills once per test run, shared by the pytest workers: the
+    first to ask builds it, under a lock, while the others wait (one build instead of one per
+    worker or module). Its readers read it only."""
     run_folder = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         run_folder = run_folder.parent  # the workers' folders share this run's parent
-    shared = run_folder / "sample"
-    db = shared / "warehouse.duckdb"
-    with open(run_folder / "sample.lock", "w") as lock:
+    shared = run_folder / name
+    with open(run_folder / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (shared / "built").exists():
             shutil.rmtree(shared, ignore_errors=True)  # a build that failed part-way
             shared.mkdir()
-            assert main(["run", "--quiet", "--db", str(db)]) == 0
+            build(shared)
             (shared / "built").touch()
-    return db
+    return shared
+
+
+@pytest.fixture(scope="session")
+def sample_warehouse(tmp_path_factory: pytest.TempPathFactory, _dbt_artifacts_apart: None) -> Path:
+    """The bundled sample through `callmart run`, built once per test run (about a minute)
+    and shared by the pytest workers; read it only."""
+
+    def build(folder: Path) -> None:
+        assert main(["run", "--quiet", "--db", str(folder / "warehouse.duckdb")]) == 0
+
+    return shared_folder(tmp_path_factory, "sample", build) / "warehouse.duckdb"
 
 
 @pytest.fixture

@@ -37,6 +37,7 @@ from typing import Any
 
 import duckdb
 import pytest
+from conftest import shared_folder
 
 from ingest.cli import main
 
@@ -237,11 +238,15 @@ def _ndjson(events: list[dict[str, Any]]) -> str:
     return "".join(json.dumps(event, sort_keys=True) + "\n" for event in events)
 
 
-@pytest.fixture(scope="module")
-def kpi_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="session")
+def kpi_warehouse(tmp_path_factory: pytest.TempPathFactory, _dbt_artifacts_apart: None) -> Path:
     """The fixture loaded by `callmart run` into a copy of the project with the fixture's
-    business-hours seeds and reporting_timezone America/New_York."""
-    root = tmp_path_factory.mktemp("kpi")
+    business-hours seeds and reporting_timezone America/New_York: built once per test run and
+    shared with tests/test_spark_kpi_parity.py (conftest's shared_folder); read it only."""
+    return shared_folder(tmp_path_factory, "kpi", _build_kpi_warehouse) / "warehouse.duckdb"
+
+
+def _build_kpi_warehouse(root: Path) -> None:
     project = root / "project"
     project.mkdir()
     for name in ("dbt_project.yml", "profiles.yml"):
@@ -266,7 +271,6 @@ def kpi_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         assert main(["run", "--quiet", "--db", str(db), str(events)]) == 0
     finally:
         patcher.undo()
-    return db
 
 
 def _rows(db: Path, sql: str) -> list[dict[str, Any]]:
@@ -406,12 +410,14 @@ def test_agent_daily_mart_and_first_contact_resolution(kpi_warehouse: Path) -> N
     assert [_subset(row, keys) for row in rows] == expected
 
 
-def test_dbt_docs_document_every_reporting_column(kpi_warehouse: Path) -> None:
+def test_dbt_docs_document_every_reporting_column(kpi_warehouse: Path, tmp_path: Path) -> None:
     """`dbt docs generate` works, and every column of every mart and of every intermediate
     model has a description (the catalog's columns against the manifest's)."""
     project = kpi_warehouse.parent / "project"
-    target = kpi_warehouse.parent / "docs_target"
-    env = {**os.environ, "CALLMART_DB": str(kpi_warehouse), "DBT_TARGET_PATH": str(target)}
+    target = tmp_path / "docs_target"
+    # dbt opens its warehouse for writing: a copy, so other workers can read the shared one
+    db = shutil.copy(kpi_warehouse, tmp_path / "warehouse.duckdb")
+    env = {**os.environ, "CALLMART_DB": str(db), "DBT_TARGET_PATH": str(target)}
     completed = subprocess.run(
         [
             sys.executable, "-c", "import sys; from dbt.cli.main import cli; sys.exit(cli())",
