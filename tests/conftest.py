@@ -186,30 +186,32 @@ def query(db: Path) -> Callable[[str], list[tuple[Any, ...]]]:
     return run
 
 
-# The files that take longest (seconds of one worker, measured 2026-12-03 on two cores; "CPU":
-# user + system seconds of `pytest -p no:xdist` on the file alone, a JVM's not counted),
-# longest first; the rest follow in their own order. A build of the project costs about 45 s
-# of CPU however small its data: a new file that builds goes where its seconds put it.
+# The files that take longest (seconds of wall time in a fresh-clone CI run on two cores,
+# 2026-12-03, four workers; "CPU": user + system seconds of the file alone, a JVM's not
+# counted), longest first; the rest follow in their own order. A build of the project costs
+# about 45 s of CPU however small its data: a new file that builds goes where its seconds put
+# it.
 # pytest-xdist gives a worker whose file has two tests or fewer left a second file at once, so
 # the three files after the first four wait behind them: quick ones (no build) go there.
 _LONGEST_FIRST = (
-    "test_incremental.py",  # 237 CPU (the random batches: five builds)
-    "test_spark_parity.py",  # ~320 and now the Spark unit tests (two Spark builds, a dbt test)
-    "test_incremental_late.py",  # 145 CPU (the late events: three builds)
-    "test_determinism.py",  # ~240
-    "test_hs256.py",  # quick: after test_incremental.py, on its worker
-    "test_ingest_formats.py",  # quick: after test_spark_parity.py
-    "test_ingest_identity.py",  # quick: after test_determinism.py
-    "test_test_scope.py",  # 173 CPU (four builds)
-    "test_messagebird_models.py",  # ~160
-    "test_dbt_unit_tests.py",  # 94 CPU (DuckDB's: an empty build, then every unit test)
-    "test_spark_kpi_parity.py",  # ~120
-    "test_config.py",  # ~100
-    "test_publish.py",  # ~90
-    "test_kpis.py",  # ~80
-    "test_report.py",  # ~55
-    "test_analyst_queries.py",  # ~50
-    "test_wheel.py",  # ~45
+    "test_spark_parity.py",  # 701 s in CI (two Spark builds)
+    "test_spark_kpi_parity.py",  # 700 s in CI (a Spark build and the Spark unit tests)
+    "test_incremental.py",  # 355 s in CI, 237 CPU alone (the random batches: five builds)
+    "test_incremental_late.py",  # 200 s in CI, 145 CPU alone (the late events: three builds)
+    "test_hs256.py",  # quick: queued behind one of the four above
+    "test_ingest_formats.py",  # quick
+    "test_ingest_identity.py",  # quick
+    "test_determinism.py",  # 380 s in CI (three builds)
+    "test_messagebird_models.py",  # 305 s in CI
+    "test_test_scope.py",  # 260 s in CI (four builds)
+    "test_incremental_acw.py",  # 250 s in CI (four builds)
+    "test_publish.py",  # 155 s in CI
+    "test_config.py",  # 150 s in CI
+    "test_wheel.py",  # 130 s in CI
+    "test_dbt_unit_tests.py",  # 130 s in CI (an empty build, then every unit test)
+    "test_kpis.py",  # 150 s in CI (the KPI warehouse, shared with the Spark KPI test)
+    "test_report.py",
+    "test_analyst_queries.py",
 )
 
 

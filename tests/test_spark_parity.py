@@ -14,8 +14,9 @@
 2. The KPI fixture of tests/test_kpis.py (America/New_York reporting across a DST change,
    business hours, a holiday) through the same two paths, one batch
    (tests/test_spark_kpi_parity.py: a file of its own, so that a second pytest worker runs it).
-3. The dbt unit tests that pin what the engines do differently, on the Spark warehouse of 1
-   (tests/test_dbt_unit_tests.py tells which, and runs every unit test on DuckDB).
+3. The dbt unit tests that pin what the engines do differently, on the Spark warehouse of 2
+   (tests/test_spark_kpi_parity.py; tests/test_dbt_unit_tests.py tells which, and runs every
+   unit test on DuckDB).
 
 The comparison: same columns in the same order, same type family, same rows, with timestamps
 at millisecond precision and doubles within 1e-9 (relative).
@@ -28,7 +29,6 @@ prints the time of each Spark build.
 from __future__ import annotations
 
 import math
-import os
 import random
 import time
 from dataclasses import dataclass
@@ -38,7 +38,6 @@ from typing import Any
 import duckdb
 import pytest
 from conftest import MARTS, SECRET, landing_records, write_lines
-from test_dbt_unit_tests import assert_unit_tests_passed, dbt_command, engine_unit_tests
 from test_incremental import random_batches
 from test_incremental_late import late_annotation_scenario, merge_scenario, transfer_scenario
 
@@ -168,15 +167,13 @@ def _successful_builds(spark_warehouse: Path) -> list[tuple[str, str]]:
 
 @dataclass
 class TwoBatches:
-    raw: Path  # the Parquet raw layer of both batches
     spark: Path  # Spark's warehouse after the second build
     differences: list[dict[str, list[str]]]  # compare_marts after each batch
 
 
 @pytest.fixture(scope="module")
 def two_batches(tmp_path_factory: pytest.TempPathFactory) -> TwoBatches:
-    """Both batches through both engines, the marts compared after each: one Spark warehouse
-    that the unit tests below run on too (their inputs must exist, section 3)."""
+    """Both batches through both engines, the marts compared after each."""
     tmp_path = tmp_path_factory.mktemp("parity")
     write_sample(tmp_path / "traffic", events=1500, seed=41, secret=SECRET)
     batches = random_batches(
@@ -198,7 +195,7 @@ def two_batches(tmp_path_factory: pytest.TempPathFactory) -> TwoBatches:
         seconds = spark_build(raw, spark, data_tests=False)
         print(f"\nspark build after batch {number}: {seconds:.1f} s")
         differences.append(compare_marts(duck, spark))
-    return TwoBatches(raw, spark, differences)
+    return TwoBatches(spark, differences)
 
 
 def test_simulated_traffic_and_a_late_batch_build_identical_marts_on_spark(
@@ -211,20 +208,3 @@ def test_simulated_traffic_and_a_late_batch_build_identical_marts_on_spark(
     # the second build on Spark was incremental: it started from the first one's watermark
     builds = _successful_builds(two_batches.spark)
     assert len(builds) == 2 and builds[0][1] == builds[1][1]
-
-
-def test_the_unit_tests_of_the_engine_dispatch_models_pass_on_spark(
-    two_batches: TwoBatches,
-) -> None:
-    """3. The dbt unit tests that pin what the engines do differently (tests/test_dbt_unit_tests.py
-    tells which; `CALLMART_SPARK_UNIT_TESTS=all` runs every one) pass on Spark, run on the
-    warehouse built above (every relation they read the columns of exists), so they need no
-    build of their own."""
-    every = os.environ.get("CALLMART_SPARK_UNIT_TESTS") == "all"
-    # the manifest of the last build (Spark's, above) names the models' macros
-    selected = ["test_type:unit"] if every else engine_unit_tests()
-    target = SparkTarget(
-        raw_path=str(two_batches.raw.resolve()), warehouse=two_batches.spark.resolve()
-    )
-    status, results = dbt_command("spark", target.environment(), "test", "--select", *selected)
-    assert_unit_tests_passed(status, results, 93 if every else 10)
