@@ -12,7 +12,9 @@ an hourly batch. They run where code changes, in CI (tests/test_dbt_unit_tests.p
 
 Most models are incremental (docs/performance.md, "Incremental builds"): a build recomputes
 only the conversations the raw rows loaded since the last successful build touch, and
-`full_refresh` rebuilds every model from the raw tables.
+`full_refresh` rebuilds every model from the raw tables. A build with nothing new since the
+last one (no load, the same project and settings: ingest/build_inputs.py) builds
+`marts.feed_health` alone.
 
 On Spark (`SparkTarget`, docs/spark.md) the same build runs through dbt-spark's session method
 on a Parquet raw layer (`callmart ingest --to-parquet`); the marts stay in Spark's catalog, so
@@ -42,6 +44,7 @@ from typing import Any, TextIO, cast
 
 import duckdb
 
+from ingest.build_inputs import ALWAYS_BUILT, build_inputs, nothing_new, record
 from ingest.children import preexec
 from ingest.errors import BuildError, CallmartError
 from ingest.load import connect
@@ -61,6 +64,7 @@ class BuildSummary:
     warnings: list[str] = field(default_factory=list)
     published: str = ""  # where readers find the marts
     rebuilt_in_full: bool = False  # the models' columns changed (an upgrade): rebuilt whole
+    nothing_new: bool = False  # same raw rows, project and settings: feed_health alone was built
     vars: dict[str, Any] = field(default_factory=dict)  # the settings given (callmart.yml, --vars)
 
     def as_json(self) -> dict[str, Any]:
@@ -150,11 +154,19 @@ def run_dbt_build(
     env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     _dbt_paths(env, state_dir(db if spark is None else spark.warehouse))
     cwd = None
+    inputs, unchanged = "", False
     if spark is None:
         try:
-            connect(db).close()  # the raw tables are the project's sources: make sure they exist
+            con = connect(db)  # the raw tables are the project's sources: make sure they exist
         except duckdb.IOException as error:
             raise held_open(db, error) from error
+        try:
+            inputs = build_inputs(con, project, settings)
+            unchanged = not full_refresh and nothing_new(con, inputs)
+        finally:
+            con.close()
+        if unchanged:  # ingest/build_inputs.py
+            args += ["--select", ALWAYS_BUILT]
         # dbt re-parses the whole project (about 13 s) when the profile's path changes, and
         # reuses its last parse (about 5 s, in the state folder's target/) when it does not: dbt
         # runs in the warehouse's folder and the profile names the file alone, so warehouses of
@@ -176,8 +188,12 @@ def run_dbt_build(
     described = _test_descriptions(Path(env["DBT_TARGET_PATH"]) / "manifest.json")
     summary = _summarise(run_results, returncode == 0, errors, described)
     summary.rebuilt_in_full = rebuilt
+    summary.nothing_new = unchanged
     summary.vars = dict(settings or {})
     if spark is None:
+        if data_tests:  # a build without its data tests is not one to stand in for the next
+            with connect(db) as con:
+                record(con, run_results, inputs, nothing_new=unchanged)
         summary.published = str(publish_marts(db))
     else:
         summary.published = f"the Spark catalog (tables under {spark.warehouse})"

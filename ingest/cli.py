@@ -691,6 +691,8 @@ def _report_build(args: argparse.Namespace, summary: BuildSummary) -> None:
         f"build: {summary.models} models, {summary.tests_passed} tests passed, "
         f"{len(summary.warnings)} warnings; marts published to {summary.published}"
     )
+    if summary.nothing_new:
+        out.print("  nothing new since the last build: marts.feed_health rebuilt, the rest kept")
     if summary.rebuilt_in_full:
         out.print("  models' columns changed since the last build (an upgrade): rebuilt in full")
     for warning in summary.warnings:
