@@ -688,7 +688,7 @@ def _report_build(args: argparse.Namespace, summary: BuildSummary) -> None:
         return
     out = _out()
     out.print(
-        f"build: {summary.models} models, {summary.tests_passed} tests passed, "
+        f"build: {_count(summary.models, 'model')}, {_count(summary.tests_passed, 'test')} passed, "
         f"{len(summary.warnings)} warnings; marts published to {summary.published}"
     )
     if summary.nothing_new:
