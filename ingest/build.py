@@ -191,10 +191,11 @@ def run_dbt_build(
     summary.nothing_new = unchanged
     summary.vars = dict(settings or {})
     if spark is None:
+        only = [ALWAYS_BUILT] if unchanged else None  # the rest of the published file is current
+        summary.published = str(publish_marts(db, only))
         if data_tests:  # a build without its data tests is not one to stand in for the next
-            with connect(db) as con:
+            with connect(db) as con:  # after the publish: a recorded build's marts are published
                 record(con, run_results, inputs, nothing_new=unchanged)
-        summary.published = str(publish_marts(db))
     else:
         summary.published = f"the Spark catalog (tables under {spark.warehouse})"
     return summary

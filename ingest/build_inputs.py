@@ -8,10 +8,12 @@ latest `loaded_at` (the raw tables are only ever appended to, a load's rows all 
 time, and no two loads interleave: ingest/warehouse.py).
 
 After a build that succeeded whole (every model and data test ran; the build log says
-`success`, macros/incremental.sql), callmart records its inputs in
+`success`, macros/incremental.sql) and published its marts, callmart records its inputs in
 `intermediate.build_inputs`, beside the build log. When the latest build recorded there was
 made from the same inputs as the build about to start, the build runs `marts.feed_health`
-and its tests alone: the other models would write what they hold. Everything else makes a
+and its tests alone: the other models would write what they hold. It publishes by replacing
+feed_health in a copy of the published file, which holds the rest as the warehouse does
+(ingest/publish.py). Everything else makes a
 whole build as before: a new load, an upgrade of the project or of dbt/DuckDB, other
 settings, `--full-refresh`, a latest build that failed, was killed or was not callmart's.
 

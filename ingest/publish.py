@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -57,19 +59,26 @@ def published_path(db: Path) -> Path:
     return db.with_name(f"{db.stem}.marts{db.suffix or '.duckdb'}")
 
 
-def publish_marts(db: Path) -> Path:
+def publish_marts(db: Path, only: Sequence[str] | None = None) -> Path:
     """Copy every table of the warehouse's `marts` schema to the published file, atomically.
 
     The tables keep their comments (the dbt YAML descriptions, `persist_docs`): CREATE TABLE
     AS copies rows, not comments, so they are read from the warehouse's catalog and written
     again. The copies a killed publish left beside the published file go first.
+
+    `only`: the published file holds every other table as the warehouse does (a build with
+    nothing new, ingest/build_inputs.py), so a copy of it gets these tables afresh instead.
     """
     target = published_path(db)
     remove_stale_copies(target)
     staging = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
+        if only is not None and target.is_file():
+            shutil.copyfile(target, staging)
+        else:
+            only = None
         with duckdb.connect(str(db), read_only=True) as con:
-            _copy_marts(con, staging)
+            _copy_marts(con, staging, only)
         os.replace(staging, target)
     except (duckdb.Error, OSError) as error:
         full = disk_full_error(error, target)  # before the removal below frees the space
@@ -144,7 +153,10 @@ _TABLES_OF = (
 )
 
 
-def _copy_marts(con: duckdb.DuckDBPyConnection, staging: Path) -> None:
+def _copy_marts(
+    con: duckdb.DuckDBPyConnection, staging: Path, only: Sequence[str] | None = None
+) -> None:
+    """The marts into a new file `staging`, or `only` these into the copy of a published file."""
     tables = [
         name
         for (name,) in con.execute(
@@ -153,6 +165,7 @@ def _copy_marts(con: duckdb.DuckDBPyConnection, staging: Path) -> None:
             "and table_type = 'BASE TABLE' order by 1",
             [PUBLISHED_SCHEMA],
         ).fetchall()
+        if only is None or name in only
     ]
     table_comments = dict(
         con.execute(
@@ -168,14 +181,15 @@ def _copy_marts(con: duckdb.DuckDBPyConnection, staging: Path) -> None:
         "and comment is not null order by table_name, column_index",
         [PUBLISHED_SCHEMA],
     ).fetchall()
-    con.execute(
-        f"attach '{_quoted(staging)}' as published "
-        f"(read_write, storage_version '{STORAGE_VERSION}')"
-    )
+    # a new file in DuckDB 1.1's format; a copy keeps its own (DuckDB writes a file in the
+    # format it was created in)
+    version = "" if only is not None else f", storage_version '{STORAGE_VERSION}'"
+    con.execute(f"attach '{_quoted(staging)}' as published (read_write{version})")
     schema = f"published.{PUBLISHED_SCHEMA}"
     con.execute("begin")
-    con.execute(f"create schema {schema}")
+    con.execute(f"create schema if not exists {schema}")
     for table in tables:
+        con.execute(f"drop table if exists {schema}.{_ident(table)}")
         con.execute(
             f"create table {schema}.{_ident(table)} as "
             f"select * from {PUBLISHED_SCHEMA}.{_ident(table)}"

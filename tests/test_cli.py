@@ -225,7 +225,7 @@ def test_an_upgrade_that_changes_a_models_columns_rebuilds_in_full(
         return (0 if full else 1), results, []
 
     monkeypatch.setattr("ingest.build._run_dbt", fake_dbt)
-    monkeypatch.setattr("ingest.build.publish_marts", lambda db: db)
+    monkeypatch.setattr("ingest.build.publish_marts", lambda db, only=None: db)
     connect(tmp_path / "w.duckdb").close()
     assert main(["build", "--db", str(tmp_path / "w.duckdb")]) == 0
     assert ["--full-refresh" in args for args in calls] == [False, True]
@@ -306,7 +306,7 @@ def test_a_warning_says_in_words_what_the_data_test_found(
     (target / "manifest.json").write_text(json.dumps(manifest))
     monkeypatch.setenv("DBT_TARGET_PATH", str(target))
     monkeypatch.setattr("ingest.build._run_dbt", lambda *args: (0, run_results, []))
-    monkeypatch.setattr("ingest.build.publish_marts", lambda db: db)
+    monkeypatch.setattr("ingest.build.publish_marts", lambda db, only=None: db)
     connect(tmp_path / "w.duckdb").close()
     assert main(["build", "--db", str(tmp_path / "w.duckdb")]) == 0
     assert capsys.readouterr().out.splitlines()[1:] == [

@@ -19,7 +19,7 @@ import pytest
 from conftest import MARTS, event, marts, write_lines
 
 from ingest.cli import main
-from ingest.publish import published_path
+from ingest.publish import STORAGE_VERSION_NUMBER, published_path, storage_version_number
 
 # a conversation the sample does not have: one leg, connected, then hung up a minute later
 NEW_CALL = 9_100_000_000_001
@@ -50,6 +50,17 @@ def _health(path: Path) -> dict[str, tuple[Any, ...]]:
                 "from marts.feed_health"
             ).fetchall()
         }
+
+
+def _comments(db: Path) -> dict[str, str]:
+    """feed_health's column comments (its YAML descriptions)."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        return dict(
+            con.execute(
+                "select column_name, comment from duckdb_columns() where schema_name = 'marts' "
+                "and table_name = 'feed_health' and comment is not null"
+            ).fetchall()
+        )
 
 
 def _conversations(db: Path) -> set[str]:
@@ -91,7 +102,14 @@ def test_nothing_new_rebuilds_feed_health_alone_and_keeps_every_other_mart(
     assert summary["models"] == 1
     assert summary["tests_passed"] > 0  # feed_health's own data tests
     assert marts(warehouse) == marts(sample_warehouse)
-    after = _health(published_path(warehouse))  # the published file has the new feed_health
+    # the published file: feed_health replaced in a copy of it, still readable by DuckDB 1.1,
+    # its columns still described, every other mart as before
+    published = published_path(warehouse)
+    assert storage_version_number(published) == STORAGE_VERSION_NUMBER
+    assert marts(published) == marts(sample_warehouse)
+    assert _comments(published) == _comments(sample_warehouse)
+    assert len(_comments(published)) == 15  # docs/contract.md §10: every column described
+    after = _health(published)  # the published file has the new feed_health
     assert after.keys() == before.keys()
     for provider, (built_at, *counts) in after.items():
         assert built_at > before[provider][0]

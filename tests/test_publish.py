@@ -150,6 +150,42 @@ def test_publish_copies_the_marts_and_their_comments_in_duckdb_11_format(tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w.duckdb", "w.marts.duckdb"]
 
 
+def test_publishing_only_some_marts_replaces_them_in_a_copy_of_the_published_file(
+    tmp_path: Path,
+) -> None:
+    """A build with nothing new (ingest/build_inputs.py) publishes feed_health alone: the other
+    marts come from the published file, the named ones from the warehouse, comments included;
+    with no published file to copy, every mart is published."""
+    db = tmp_path / "w.duckdb"
+    _small_warehouse(db, rows=3)
+    publish_marts(db)
+    with duckdb.connect(str(db)) as con:  # the warehouse moves on: both marts change
+        con.execute("insert into marts.fct_a values (3, 'x3')")
+        con.execute('insert into marts."b b" values (2)')
+        con.execute("comment on column marts.fct_a.id is 'The id'")
+
+    publish_marts(db, only=["fct_a"])
+
+    published = published_path(db)
+    assert storage_version_number(published) == 64
+    with duckdb.connect(str(published), read_only=True) as con:
+        assert con.execute("select count(*) from marts.fct_a").fetchone() == (4,)
+        assert con.execute('select count(*) from marts."b b"').fetchone() == (1,)  # kept
+        assert con.execute(
+            "select column_name, comment from duckdb_columns() "
+            "where table_name = 'fct_a' order by 1"
+        ).fetchall() == [("id", "The id"), ("label", "The label:\n  two lines")]
+        assert con.execute(
+            "select comment from duckdb_tables() where table_name = 'fct_a'"
+        ).fetchall() == [("One row per a; it's $quoted$",)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.duckdb", "w.marts.duckdb"]
+
+    published.unlink()
+    publish_marts(db, only=["fct_a"])
+    with duckdb.connect(str(published), read_only=True) as con:
+        assert con.execute('select count(*) from marts."b b"').fetchone() == (2,)
+
+
 KILLED_PUBLISH = """
 import os, signal, sys
 from pathlib import Path
