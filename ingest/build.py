@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any, TextIO, cast
 
 import duckdb
+import yaml
 
 from ingest.build_inputs import ALWAYS_BUILT, build_inputs, nothing_new, record
 from ingest.children import preexec
@@ -97,6 +98,8 @@ class SparkTarget:
 
 
 _PACKAGE = Path(__file__).resolve().parent
+PROJECT_NAME = "callmart"  # dbt_project.yml's name: the package of the project's nodes
+SINGULAR_TESTS = "tests/dbt/_singular_tests.yml"  # what each singular data test checks
 STATE_FOLDER = ".callmart"  # dbt's target/ and logs/, beside the warehouse
 
 
@@ -185,7 +188,7 @@ def run_dbt_build(
         # and a changed project recomputes every key anyway (macros/incremental.sql)
         returncode, run_results, errors = _run_dbt([*args, "--full-refresh"], env, cwd, output)
         rebuilt = True
-    described = _test_descriptions(Path(env["DBT_TARGET_PATH"]) / "manifest.json")
+    described = _test_descriptions(Path(env["DBT_TARGET_PATH"]) / "manifest.json", project)
     summary = _summarise(run_results, returncode == 0, errors, described)
     summary.rebuilt_in_full = rebuilt
     summary.nothing_new = unchanged
@@ -323,17 +326,27 @@ def _outcome(result: dict[str, object], description: str | None, status: str) ->
     return _one_line(result.get("message") or status)
 
 
-def _test_descriptions(manifest: Path) -> dict[str, str]:
-    """unique_id -> description of the project's data tests that have one (dbt's manifest)."""
+def _test_descriptions(manifest: Path, project: Path) -> dict[str, str]:
+    """unique_id -> description of the project's data tests that have one: dbt's manifest, and
+    for the singular tests the project's own YAML, which dbt's partial parse can leave out of
+    the manifest after a project file changed (dbt-core #10801)."""
     try:
         nodes = json.loads(manifest.read_text()).get("nodes", {})
     except (OSError, ValueError):
-        return {}
-    return {
+        nodes = {}
+    described = {
         unique_id: str(node["description"])
         for unique_id, node in nodes.items()
         if unique_id.startswith("test.") and node.get("description")
     }
+    try:
+        singular = yaml.safe_load((project / SINGULAR_TESTS).read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        singular = {}
+    for test in singular.get("data_tests") or []:
+        if isinstance(test, dict) and test.get("name") and test.get("description"):
+            described.setdefault(f"test.{PROJECT_NAME}.{test['name']}", str(test["description"]))
+    return described
 
 
 def _node_name(unique_id: str) -> str:

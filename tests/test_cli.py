@@ -313,3 +313,12 @@ def test_a_warning_says_in_words_what_the_data_test_found(
         "  warn: assert_call_leg_times_in_order: 2 rows: legs whose vendor times are out of order",
         "  warn: accepted_values_x: Got 1 result, configured to warn if != 0",
     ]
+
+    # a manifest from a partial parse that lost the singular tests' descriptions (dbt-core
+    # #10801): the project's tests/dbt/_singular_tests.yml still names what the test found
+    (target / "manifest.json").write_text(json.dumps({"nodes": {leg_times: {"description": ""}}}))
+    assert main(["build", "--db", str(tmp_path / "w.duckdb")]) == 0
+    warning = capsys.readouterr().out.splitlines()[1]
+    assert warning.startswith(
+        "  warn: assert_call_leg_times_in_order: 2 rows: legs whose vendor times are out of order,"
+    )
