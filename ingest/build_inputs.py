@@ -34,6 +34,7 @@ from typing import Any
 import duckdb
 
 from ingest.raw_tables import RAW_TABLES
+from ingest.warehouse import has_table
 
 # What dbt reads of the project, as setup.py's PROJECT (the files the wheel carries)
 PROJECT_PATHS = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests/dbt")
@@ -82,7 +83,7 @@ def _project_files(project: Path) -> Iterator[Path]:
 def nothing_new(con: duckdb.DuckDBPyConnection, inputs: str) -> bool:
     """Whether the latest build (in the build log) is one callmart recorded as made from
     `inputs`: then no model but feed_health would write anything new."""
-    if not _exists(con, "intermediate", "build_log") or not _exists(con, *RECORD.split(".")):
+    if not has_table(con, "intermediate", "build_log") or not has_table(con, *RECORD.split(".")):
         return False
     recorded = con.execute(
         f"""
@@ -102,7 +103,7 @@ def record(
     """Record `inputs` for the build `run_results` reports when it succeeded whole, or when it
     was a build with nothing new that succeeded (its feed_health and tests)."""
     invocation = str(run_results.get("metadata", {}).get("invocation_id", ""))
-    if not _exists(con, "intermediate", "build_log"):
+    if not has_table(con, "intermediate", "build_log"):
         return  # a dbt that wrote no build log (a stand-in for dbt in a test)
     statuses = con.execute(
         "select status from intermediate.build_log where invocation_id = ?", [invocation]
@@ -111,11 +112,3 @@ def record(
         return
     con.execute(f"create table if not exists {RECORD} (invocation_id varchar, inputs varchar)")
     con.execute(f"insert into {RECORD} values (?, ?)", [invocation, inputs])
-
-
-def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    found = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
-    ).fetchone()
-    return bool(found and found[0])

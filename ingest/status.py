@@ -19,7 +19,13 @@ import duckdb
 
 from ingest.errors import FAILED_FILE_REASONS_SQL
 from ingest.publish import published_path
-from ingest.warehouse import WarehouseBusy, open_read_only, reading, require_warehouse
+from ingest.warehouse import (
+    WarehouseBusy,
+    has_table,
+    open_read_only,
+    reading,
+    require_warehouse,
+)
 
 
 @dataclass
@@ -66,7 +72,7 @@ def read_status(db: Path) -> Status:
     status = Status(db, published_path(db))
     if status.published.is_file():
         with duckdb.connect(str(status.published), read_only=True) as con:
-            if _has_table(con, "marts", "feed_health"):
+            if has_table(con, "marts", "feed_health"):
                 status.feed_health = _rows(con, "select * from marts.feed_health order by 1")
     with reading(db) as free:
         if free:
@@ -134,14 +140,6 @@ def open_quarantine(db: Path) -> list[dict[str, Any]]:
                 order by reason, source_file
                 """,
             )
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    found = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, name],
-    ).fetchone()
-    return bool(found and found[0])
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:

@@ -117,3 +117,12 @@ def held_open(db: Path, error: BaseException) -> CallmartError:
             f"published marts file instead: {db.stem}.marts{db.suffix or '.duckdb'})"
         )
     return CallmartError(f"cannot open the warehouse {db}: {' '.join(str(error).split())}")
+
+
+def has_table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    """Whether the database `con` opened holds table `schema.name`."""
+    found = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, name],
+    ).fetchone()
+    return bool(found and found[0])

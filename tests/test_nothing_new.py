@@ -42,45 +42,34 @@ def _built_nodes() -> set[str]:
 
 
 def _health(path: Path) -> dict[str, tuple[Any, ...]]:
-    with duckdb.connect(str(path), read_only=True) as con:
-        return {
-            row[0]: row[1:]
-            for row in con.execute(
-                "select provider, last_built_at, event_count, open_quarantine_count "
-                "from marts.feed_health"
-            ).fetchall()
-        }
+    sql = (
+        "select provider, last_built_at, event_count, open_quarantine_count from marts.feed_health"
+    )
+    return {row[0]: row[1:] for row in _rows(path, sql)}
+
+
+def _rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql).fetchall()
 
 
 def _comments(db: Path) -> dict[str, str]:
     """feed_health's column comments (its YAML descriptions)."""
-    with duckdb.connect(str(db), read_only=True) as con:
-        return dict(
-            con.execute(
-                "select column_name, comment from duckdb_columns() where schema_name = 'marts' "
-                "and table_name = 'feed_health' and comment is not null"
-            ).fetchall()
+    return dict(
+        _rows(
+            db,
+            "select column_name, comment from duckdb_columns() where schema_name = 'marts' "
+            "and table_name = 'feed_health' and comment is not null",
         )
+    )
 
 
 def _conversations(db: Path) -> set[str]:
-    with duckdb.connect(str(db), read_only=True) as con:
-        return {
-            c
-            for (c,) in con.execute(
-                "select conversation_id from marts.fct_conversations"
-            ).fetchall()
-        }
+    return {c for (c,) in _rows(db, "select conversation_id from marts.fct_conversations")}
 
 
 def _interval_minutes(db: Path) -> set[int]:
-    with duckdb.connect(str(db), read_only=True) as con:
-        return {
-            m
-            for (m,) in con.execute(
-                "select interval_minutes from marts.agg_agent_interval"
-            ).fetchall()
-        }
+    return {m for (m,) in _rows(db, "select interval_minutes from marts.agg_agent_interval")}
 
 
 @pytest.fixture
