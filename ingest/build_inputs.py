@@ -13,9 +13,9 @@ After a build that succeeded whole (every model and data test ran; the build log
 made from the same inputs as the build about to start, the build runs `marts.feed_health`
 and its tests alone: the other models would write what they hold. It publishes by replacing
 feed_health in a copy of the published file, which holds the rest as the warehouse does
-(ingest/publish.py). Everything else makes a
-whole build as before: a new load, an upgrade of the project or of dbt/DuckDB, other
-settings, `--full-refresh`, a latest build that failed, was killed or was not callmart's.
+(ingest/publish.py). Everything else makes a whole build as before: a new load, an upgrade
+of the project or of dbt/DuckDB, other settings, `--full-refresh`, a latest build that
+failed, was killed or was not callmart's. DuckDB only: on Spark every build runs whole.
 
 `marts.feed_health` is rebuilt every time because it reads more than the event tables (the
 quarantine, the load log) and stamps `last_built_at`, which a monitor of the feed watches
