@@ -210,6 +210,9 @@ def new_rows_sql(table: RawTable, files: str, stored: str | None) -> str:
     """The staged rows to load: each event's first copy, unless `stored` already holds it.
 
     Its columns: the staged ones (lineage and copy order included) and the payload as JSON.
+    The first copies are matched to the staged rows by their place and a 64-bit hash of their
+    identity, not the 64-character identity itself: DuckDB's semi join holds its keys in
+    memory, and 5M text keys ran out of a 1 GB limit where these fit (2026-12-04).
     """
     unseen = (
         f"where not exists (select 1 from {stored} as stored "
@@ -217,13 +220,15 @@ def new_rows_sql(table: RawTable, files: str, stored: str | None) -> str:
         if stored
         else ""
     )
+    matched = " and ".join(f"staged.{column} = new.{column}" for column in _COPY)
     return f"""
         select * replace (payload::json as payload)
         from {files} as staged
         semi join (
-            select * from ({first_copies(table, files, ("received_at",), "true")}) as copy
+            select {", ".join(_COPY)}, hash({table.key}) as key_hash
+            from ({first_copies(table, files, ("received_at",), "true")}) as copy
             {unseen}
-        ) as new using ({table.key}, {", ".join(_COPY)})
+        ) as new on {matched} and hash(staged.{table.key}) = new.key_hash
     """
 
 
