@@ -31,14 +31,19 @@ def _build(db: Path, capsys: pytest.CaptureFixture[str], *options: str) -> dict[
     return summary
 
 
-def _built_nodes() -> set[str]:
-    """The models and seeds dbt ran in the last build (its run_results.json)."""
+def _ran(*kinds: str) -> set[str]:
+    """The names of the nodes of these kinds dbt ran in the last build (run_results.json)."""
     results = json.loads((Path(os.environ["DBT_TARGET_PATH"]) / "run_results.json").read_text())
     return {
         r["unique_id"].split(".")[2]
         for r in results["results"]
-        if r["unique_id"].startswith(("model.", "seed."))
+        if r["unique_id"].startswith(tuple(f"{kind}." for kind in kinds))
     }
+
+
+def _built_nodes() -> set[str]:
+    """The models and seeds dbt ran in the last build."""
+    return _ran("model", "seed")
 
 
 def _health(path: Path) -> dict[str, tuple[Any, ...]]:
@@ -89,7 +94,10 @@ def test_nothing_new_rebuilds_feed_health_alone_and_keeps_every_other_mart(
     assert summary["nothing_new"] is True
     assert _built_nodes() == {"feed_health"}
     assert summary["models"] == 1
-    assert summary["tests_passed"] > 0  # feed_health's own data tests
+    # feed_health's own data tests (generic ones are named after it), and no other
+    tested = _ran("test")
+    assert tested and all("feed_health" in name for name in tested)
+    assert summary["tests_passed"] == len(tested)
     assert marts(warehouse) == marts(sample_warehouse)
     # the published file: feed_health replaced in a copy of it, still readable by DuckDB 1.1,
     # its columns still described, every other mart as before
