@@ -94,7 +94,7 @@ def nothing_new(con: duckdb.DuckDBPyConnection, inputs: str) -> bool:
         inner join {RECORD} as record on latest.invocation_id = record.invocation_id
         """
     ).fetchall()
-    return [inputs] in [list(row) for row in recorded]
+    return (inputs,) in recorded
 
 
 def record(

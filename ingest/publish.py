@@ -72,13 +72,12 @@ def publish_marts(db: Path, only: Sequence[str] | None = None) -> Path:
     target = published_path(db)
     remove_stale_copies(target)
     staging = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    copied = only is not None and target.is_file()  # else every mart, into a new file
     try:
-        if only is not None and target.is_file():
+        if copied:
             shutil.copyfile(target, staging)
-        else:
-            only = None
         with duckdb.connect(str(db), read_only=True) as con:
-            _copy_marts(con, staging, only)
+            _copy_marts(con, staging, only if copied else None)
         os.replace(staging, target)
     except (duckdb.Error, OSError) as error:
         full = disk_full_error(error, target)  # before the removal below frees the space
