@@ -15,8 +15,8 @@ anchors, what a user would compare callmart with:
 - pyjwt: plain `jwt.decode(token, secret, algorithms=["HS256"])` over the JWT lines, one
   process: tokens per second of CPU, per core;
 - an empty dbt project: dbt-duckdb with one trivial model, `dbt build` run as callmart runs it
-  (a child `python -c` of dbt's CLI, JSON log, no unit tests): dbt's start-up and a build, once
-  cold (no partial parse) and once warm;
+  (a child `python -c` of dbt's CLI, JSON log, its log file at info, no unit tests): dbt's
+  start-up and a build, once cold (no partial parse) and once warm;
 - dlt into DuckDB (`pip install -e '.[bench]'`): the NDJSON read line by line with `json.loads`
   and loaded by a dlt pipeline (Parquet loader files, its faster way into DuckDB); skipped, with
   a note, when dlt is not installed;
@@ -69,13 +69,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ingest.build import DBT_CLI, dbt_environment  # noqa: E402  (the checkout's, as above)
+
 SECRET = b"benchmark-secret-0123456789abcdef0123456789abcdef"
 SHARD_EVENTS = 100_000
 BATCH_SHARE = 0.01
 PYJWT_TOKENS = 20_000  # enough for a steady rate: pyjwt takes about 90 µs a token
 GIB = 1024  # MiB, as peak RSS is counted
-# how callmart runs dbt (ingest/build.py): a child process of dbt's own command line
-DBT = "import sys; from dbt.cli.main import cli; sys.exit(cli())"
 DBT_ARGS = ["--exclude-resource-type", "unit_test", "--log-format", "json", "--no-use-colors"]
 
 
@@ -488,7 +488,7 @@ def _empty_dbt_project(folder: Path, fresh: bool = True) -> list[str]:
         for stale in folder.glob("empty.duckdb*"):
             stale.unlink()
     project = ["--project-dir", str(folder), "--profiles-dir", str(folder)]
-    return [sys.executable, "-c", DBT, "build", *project, *DBT_ARGS]
+    return [sys.executable, "-c", DBT_CLI, "build", *project, *DBT_ARGS]
 
 
 def _dlt_missing(skip: bool) -> str | None:
@@ -577,10 +577,9 @@ def _step(
 ) -> Step:
     """Run one step as its own process; `rate`: the step prints its own rate (per second)."""
     env = {
-        **os.environ,
+        **dbt_environment(),  # dbt's own settings as callmart runs it (ingest/build.py)
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         "DIALPAD_WEBHOOK_SECRET": SECRET.decode(),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "RUNTIME__DLTHUB_TELEMETRY": "false",
         **(extra_env or {}),
     }

@@ -24,10 +24,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ingest.build import project_dir
+from ingest.build import DBT_CLI, dbt_environment, project_dir
 from ingest.load import connect
-
-_DBT = "import sys; from dbt.cli.main import cli; sys.exit(cli())"
 
 
 def _duckdb_target(folder: Path) -> dict[str, str]:
@@ -42,12 +40,12 @@ def dbt_command(
     """dbt `args` on `target` with `env` added, in a child process: its exit status and the
     results of its run_results.json."""
     project = project_dir()
-    env = {**os.environ, **env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env = {**dbt_environment(), **env}
     command = [*args, "--target", target, "--quiet"]
     command += ["--project-dir", str(project), "--profiles-dir", str(project)]
     results = Path(os.environ["DBT_TARGET_PATH"]) / "run_results.json"
     results.unlink(missing_ok=True)
-    completed = subprocess.run([sys.executable, "-c", _DBT, *command], env=env, check=False)
+    completed = subprocess.run([sys.executable, "-c", DBT_CLI, *command], env=env, check=False)
     assert results.is_file(), f"dbt {args[0]} --target {target} could not run"
     return completed.returncode, json.loads(results.read_text())["results"]
 

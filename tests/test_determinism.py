@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -34,7 +33,7 @@ import duckdb
 import jwt
 from conftest import MARTS, landing_records, write_lines
 
-from ingest.build import project_dir
+from ingest.build import DBT_CLI, dbt_environment, project_dir
 from ingest.cli import main
 
 SAMPLE = Path(__file__).parent.parent / "ingest" / "sample"
@@ -52,7 +51,6 @@ HEALTH = (
     "reference_only_leg_count, estimated_time_interval_count, negative_duration_count, "
     "implausible_time_count"
 )
-_DBT = "import sys; from dbt.cli.main import cli; sys.exit(cli())"
 
 
 def _marts(db: Path) -> dict[str, list[tuple[Any, ...]]]:
@@ -100,8 +98,8 @@ def test_physical_row_order_and_threads_do_not_change_the_marts(
     project = project_dir()
     command = ["build", "--threads", "1", "--quiet", "--exclude-resource-type", "unit_test"]
     command += ["--project-dir", str(project), "--profiles-dir", str(project)]
-    env = {**os.environ, "CALLMART_DB": str(db), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    completed = subprocess.run([sys.executable, "-c", _DBT, *command], env=env, check=False)
+    env = {**dbt_environment(), "CALLMART_DB": str(db)}
+    completed = subprocess.run([sys.executable, "-c", DBT_CLI, *command], env=env, check=False)
     assert completed.returncode == 0
 
     _assert_same_marts(db, sample_warehouse)

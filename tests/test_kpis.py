@@ -28,7 +28,6 @@ Repeat contacts (+15550100): 100101 (03-08) is day 7 after 100401 (03-01): a rep
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -39,6 +38,7 @@ import duckdb
 import pytest
 from conftest import shared_folder
 
+from ingest.build import DBT_CLI, dbt_environment
 from ingest.cli import main
 
 KPI = Path(__file__).parent / "fixtures" / "kpi"
@@ -417,10 +417,10 @@ def test_dbt_docs_document_every_reporting_column(kpi_warehouse: Path, tmp_path:
     target = tmp_path / "docs_target"
     # dbt opens its warehouse for writing: a copy, so other workers can read the shared one
     db = shutil.copy(kpi_warehouse, tmp_path / "warehouse.duckdb")
-    env = {**os.environ, "CALLMART_DB": str(db), "DBT_TARGET_PATH": str(target)}
+    env = {**dbt_environment(), "CALLMART_DB": str(db), "DBT_TARGET_PATH": str(target)}
     completed = subprocess.run(
         [
-            sys.executable, "-c", "import sys; from dbt.cli.main import cli; sys.exit(cli())",
+            sys.executable, "-c", DBT_CLI,
             "docs", "generate", "--project-dir", str(project), "--profiles-dir", str(project),
         ],
         env=env, capture_output=True, text=True, check=False,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,15 @@ def _ran(*kinds: str) -> set[str]:
         for r in results["results"]
         if r["unique_id"].startswith(tuple(f"{kind}." for kind in kinds))
     }
+
+
+def _log_levels() -> Counter[str]:
+    """The levels of the lines the last build wrote to dbt's log file (logs/dbt.log)."""
+    target = Path(os.environ["DBT_TARGET_PATH"])
+    invocation = json.loads((target / "run_results.json").read_text())["metadata"]["invocation_id"]
+    lines = (Path(os.environ["DBT_LOG_PATH"]) / "dbt.log").read_text().splitlines()
+    infos = [json.loads(line)["info"] for line in lines if line.startswith("{")]
+    return Counter(info["level"] for info in infos if info["invocation_id"] == invocation)
 
 
 def _built_nodes() -> set[str]:
@@ -85,7 +95,11 @@ def warehouse(sample_warehouse: Path, tmp_path: Path) -> Path:
 
 
 def test_nothing_new_rebuilds_feed_health_alone_and_keeps_every_other_mart(
-    warehouse: Path, sample_warehouse: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    warehouse: Path,
+    sample_warehouse: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     before = _health(sample_warehouse)
 
@@ -93,6 +107,9 @@ def test_nothing_new_rebuilds_feed_health_alone_and_keeps_every_other_mart(
 
     assert summary["nothing_new"] is True
     assert _built_nodes() == {"feed_health"}
+    # dbt's log file at info (ingest/build.py, dbt_environment): its lines, no query texts
+    levels = _log_levels()
+    assert levels["info"] > 0 and levels["debug"] == 0
     assert summary["models"] == 1
     # feed_health's own data tests (generic ones are named after it), and no other
     tested = _ran("test")
@@ -115,9 +132,12 @@ def test_nothing_new_rebuilds_feed_health_alone_and_keeps_every_other_mart(
     # a load that only quarantines (a line that is not JSON) adds no event: still nothing new
     # for the event models, and feed_health, built every time, counts the new open record
     assert main(["ingest", "--quiet", "--db", str(warehouse), str(_not_json(tmp_path))]) == 0
+    monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")  # the user's choice wins: queries logged
     summary = _build(warehouse, capsys)
     assert summary["nothing_new"] is True
     assert _health(warehouse)["unknown"][2] == before["unknown"][2] + 1
+    assert _log_levels()["debug"] > 0
+    monkeypatch.delenv("DBT_LOG_LEVEL_FILE")
 
     # a load of a new conversation: a whole (incremental) build that adds it
     new = write_lines(tmp_path / "new.ndjson", _conversation(NEW_CALL))
