@@ -326,7 +326,8 @@ def _data(work: Path, events: int, jwt: bool = True) -> tuple[Path, Path, Path]:
     (`jwt=False`: no JWT lines, for the large run)."""
     ndjson, jwt_lines, batch = work / "events.ndjson", work / "events.jwt", work / "batch.ndjson"
     marker = work / f"data-{events}-with-agent-status.done"
-    if marker.exists() and (jwt_lines.exists() or not jwt):
+    # a run without JWT lines leaves their file empty: a later run that wants them writes again
+    if marker.exists() and (not jwt or jwt_lines.exists() and jwt_lines.stat().st_size > 0):
         return ndjson, jwt_lines, batch
     shards = max(1, -(-events // SHARD_EVENTS))
     per_shard = events // shards
