@@ -48,9 +48,8 @@ import yaml
 from ingest.build_inputs import ALWAYS_BUILT, build_inputs, nothing_new, record
 from ingest.children import preexec
 from ingest.errors import BuildError, CallmartError
-from ingest.load import connect
 from ingest.publish import publish_marts
-from ingest.warehouse import held_open
+from ingest.warehouse import connect, held_open
 
 _FAILED = {"error", "fail", "runtime error"}
 # dbt's own command line, run as `python -c DBT_CLI` (a child process: see above)

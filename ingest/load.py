@@ -36,8 +36,7 @@ import duckdb
 
 from ingest.decode import Decoder
 from ingest.errors import FAILED_FILE_REASONS_SQL
-from ingest.publish import STORAGE_VERSION
-from ingest.raw_tables import RAW_TABLES, RawTable, ddl
+from ingest.raw_tables import RAW_TABLES, RawTable
 from ingest.sink import (
     LoadSummary,
     RetrySummary,
@@ -54,16 +53,6 @@ from ingest.sink import (
 from ingest.stage import QUARANTINE, History, Progress, StagedFile, load_time, stage_files
 
 MEMORY_LIMIT = os.environ.get("CALLMART_MEMORY_LIMIT", "1GB")
-
-
-def connect(db_path: Path) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse and make sure the raw tables exist."""
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    # created in DuckDB 1.1's storage format, which DuckDB keeps (docs/contract.md §10)
-    con = duckdb.connect(str(db_path), config={"storage_compatibility_version": STORAGE_VERSION})
-    con.execute("set TimeZone = 'UTC'")
-    con.execute(ddl())
-    return con
 
 
 # The commit's inserts need about this much memory per DuckDB thread (measured 2026-12-03: 1M

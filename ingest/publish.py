@@ -31,7 +31,7 @@ PUBLISHED_SCHEMA = "marts"
 STORAGE_VERSION = "v1.1.0"
 """The storage format of the warehouse and the published file: DuckDB 1.1's (version 64).
 
-The warehouse is created in it (`storage_compatibility_version` when `ingest.load.connect`
+The warehouse is created in it (`storage_compatibility_version` when `ingest.warehouse.connect`
 and dbt-duckdb's profile open it) and keeps it whoever writes it later: DuckDB writes an
 existing file in the format it was created in. A warehouse created in DuckDB 2's format
 (before callmart set this) stays in it, since a file's format cannot be lowered in place;

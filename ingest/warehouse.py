@@ -28,6 +28,8 @@ from pathlib import Path
 import duckdb
 
 from ingest.errors import CallmartError
+from ingest.publish import STORAGE_VERSION
+from ingest.raw_tables import ddl
 
 READER_GRACE_S = 10.0
 _POLL_S = 0.1
@@ -44,6 +46,16 @@ class NoWarehouse(CallmartError):
     def __init__(self, db: Path) -> None:
         super().__init__(f"no warehouse at {db}: load something first (callmart ingest or run)")
         self.db = db
+
+
+def connect(db_path: Path) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse and make sure the raw tables exist."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    # created in DuckDB 1.1's storage format, which DuckDB keeps (docs/contract.md §10)
+    con = duckdb.connect(str(db_path), config={"storage_compatibility_version": STORAGE_VERSION})
+    con.execute("set TimeZone = 'UTC'")
+    con.execute(ddl())
+    return con
 
 
 def lock_path(db: Path) -> Path:

@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 from ingest.build import DBT_CLI, dbt_environment, project_dir
-from ingest.load import connect
+from ingest.warehouse import connect
 
 
 def _duckdb_target(folder: Path) -> dict[str, str]:

@@ -25,8 +25,8 @@ import pytest
 from conftest import MARTS, event, write_lines
 
 from ingest.cli import main
-from ingest.load import connect
 from ingest.raw_tables import STATE_DATE
+from ingest.warehouse import connect
 
 T = 1_772_452_800_000  # 2026-03-02 12:00:00 UTC
 HOUR = 3_600_000
