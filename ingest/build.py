@@ -62,9 +62,8 @@ def dbt_environment() -> dict[str, str]:
     """The environment dbt runs in: this process's, no usage statistics, and dbt's log file
     (`logs/dbt.log`) at info level unless $DBT_LOG_LEVEL_FILE says otherwise. At dbt's default,
     debug, the file holds every query's text; writing it took about 2 s of a 23 s hourly build
-    at 1M events and a tenth of small builds (docs/performance.md, 2026-12-04). The compiled
-    SQL of every node stays in `target/`, and `DBT_LOG_LEVEL_FILE=debug` brings the queries
-    back into the log."""
+    at 1M events (docs/performance.md, 2026-12-04). The compiled SQL of every node stays in
+    `target/`, and `DBT_LOG_LEVEL_FILE=debug` brings the queries back into the log."""
     return {"DBT_LOG_LEVEL_FILE": "info", **os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
 
 
