@@ -13,7 +13,8 @@ ranges locked with POSIX `lockf`, released by the kernel when a process dies how
   second) for at most READER_GRACE_S.
 
 A program outside callmart holding the warehouse open (a BI tool pointed at the wrong file)
-is reported as such, not as a lock error.
+is reported as such, not as a lock error. `connect` opens the file (creating it, in the storage
+format BI tools read, with the raw tables) for the commands that hold it.
 """
 
 from __future__ import annotations
