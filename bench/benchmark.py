@@ -69,14 +69,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ingest.build import DBT_CLI, dbt_environment  # noqa: E402  (the checkout's, as above)
+# the checkout's, as above
+from ingest.build import DBT_BUILD_OPTIONS, DBT_CLI, dbt_environment  # noqa: E402
 
 SECRET = b"benchmark-secret-0123456789abcdef0123456789abcdef"
 SHARD_EVENTS = 100_000
 BATCH_SHARE = 0.01
 PYJWT_TOKENS = 20_000  # enough for a steady rate: pyjwt takes about 90 µs a token
 GIB = 1024  # MiB, as peak RSS is counted
-DBT_ARGS = ["--exclude-resource-type", "unit_test", "--log-format", "json", "--no-use-colors"]
 
 
 @dataclass(frozen=True)
@@ -489,7 +489,7 @@ def _empty_dbt_project(folder: Path, fresh: bool = True) -> list[str]:
         for stale in folder.glob("empty.duckdb*"):
             stale.unlink()
     project = ["--project-dir", str(folder), "--profiles-dir", str(folder)]
-    return [sys.executable, "-c", DBT_CLI, "build", *project, *DBT_ARGS]
+    return [sys.executable, "-c", DBT_CLI, "build", *project, *DBT_BUILD_OPTIONS]
 
 
 def _dlt_missing(skip: bool) -> str | None:

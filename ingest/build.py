@@ -54,6 +54,10 @@ from ingest.warehouse import connect, held_open
 _FAILED = {"error", "fail", "runtime error"}
 # dbt's own command line, run as `python -c DBT_CLI` (a child process: see above)
 DBT_CLI = "import sys; from dbt.cli.main import cli; sys.exit(cli())"
+# what every `callmart build` passes to `dbt build`: no unit tests, and a JSON log to read
+DBT_BUILD_OPTIONS = [
+    "--exclude-resource-type", "unit_test", "--log-format", "json", "--no-use-colors"
+]  # fmt: skip
 # dbt's structured log events that end a node (a seed, model, snapshot or test)
 _NODE_RESULTS = {"LogSeedResult", "LogModelResult", "LogSnapshotResult", "LogTestResult"}
 
@@ -158,7 +162,7 @@ def run_dbt_build(
     project = project_dir()
     output = output or DbtOutput()
     args = ["build", "--project-dir", str(project), "--profiles-dir", str(project)]
-    args += ["--exclude-resource-type", "unit_test", "--log-format", "json", "--no-use-colors"]
+    args += DBT_BUILD_OPTIONS
     if not data_tests:
         args += ["--exclude-resource-type", "test"]
     if settings:

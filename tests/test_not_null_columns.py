@@ -8,30 +8,17 @@ the rows it returns can be read back.
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
-
-from ingest.build import DBT_CLI, dbt_environment, project_dir
+from test_dbt_unit_tests import dbt_command
 
 
 def _dbt_test(db: Path, *args: str) -> tuple[int, dict[str, dict[str, object]]]:
     """`dbt test` on `db`: its exit status and its results by test name."""
-    project = project_dir()
-    command = ["test", "--project-dir", str(project), "--profiles-dir", str(project), *args]
-    env = {**dbt_environment(), "CALLMART_DB": str(db)}
-    completed = subprocess.run(
-        [sys.executable, "-c", DBT_CLI, *command], env=env, capture_output=True, text=True
-    )
-    results = json.loads((Path(os.environ["DBT_TARGET_PATH"]) / "run_results.json").read_text())
-    return completed.returncode, {
-        result["unique_id"].split(".")[2]: result for result in results["results"]
-    }
+    status, results = dbt_command("duckdb", {"CALLMART_DB": str(db)}, "test", *args)
+    return status, {str(result["unique_id"]).split(".")[2]: result for result in results}
 
 
 def test_a_null_in_any_listed_column_fails_and_names_the_column(
