@@ -12,9 +12,9 @@ an hourly batch. They run where code changes, in CI (tests/test_dbt_unit_tests.p
 
 Most models are incremental (docs/performance.md, "Incremental builds"): a build recomputes
 only the conversations the raw rows loaded since the last successful build touch, and
-`full_refresh` rebuilds every model from the raw tables. A build with nothing new since the
-last one (no load, the same project and settings: ingest/build_inputs.py) builds
-`marts.feed_health` alone.
+`full_refresh` rebuilds every model from the raw tables. A build after the same project's last
+one runs what changed (ingest/build_inputs.py): the models downstream of the raw tables that got
+rows, the tables and `marts.feed_health`; with nothing new, `marts.feed_health` alone.
 
 On Spark (`SparkTarget`, docs/spark.md) the same build runs through dbt-spark's session method
 on a Parquet raw layer (`callmart ingest --to-parquet`); the marts stay in Spark's catalog, so
@@ -45,10 +45,11 @@ from typing import Any, TextIO, cast
 import duckdb
 import yaml
 
-from ingest.build_inputs import ALWAYS_BUILT, build_inputs, nothing_new, record
+from ingest.build_inputs import ALWAYS_BUILT, build_inputs, changed_tables, record, selection
 from ingest.children import preexec
 from ingest.errors import BuildError, CallmartError
 from ingest.publish import publish_marts
+from ingest.raw_tables import RAW_TABLES
 from ingest.warehouse import connect, held_open
 
 _FAILED = {"error", "fail", "runtime error"}
@@ -79,6 +80,9 @@ class BuildSummary:
     published: str = ""  # where readers find the marts
     rebuilt_in_full: bool = False  # the models' columns changed (an upgrade): rebuilt whole
     nothing_new: bool = False  # same raw rows, project and settings: feed_health alone was built
+    # the raw tables with no rows since the last build, whose models (those no other raw table
+    # feeds) were kept as they were (ingest/build_inputs.py); empty when the build ran whole
+    unchanged_sources: list[str] = field(default_factory=list)
     vars: dict[str, Any] = field(default_factory=dict)  # the settings given (callmart.yml, --vars)
 
     def as_json(self) -> dict[str, Any]:
@@ -170,7 +174,7 @@ def run_dbt_build(
     env = dbt_environment()
     _dbt_paths(env, state_dir(db if spark is None else spark.warehouse))
     cwd = None
-    inputs, unchanged = "", False
+    inputs, changed, selected = None, None, []
     if spark is None:
         try:
             con = connect(db)  # the raw tables are the project's sources: make sure they exist
@@ -178,11 +182,11 @@ def run_dbt_build(
             raise held_open(db, error) from error
         try:
             inputs = build_inputs(con, project, settings)
-            unchanged = not full_refresh and nothing_new(con, inputs)
+            changed = None if full_refresh else changed_tables(con, inputs)
         finally:
             con.close()
-        if unchanged:  # ingest/build_inputs.py
-            args += ["--select", ALWAYS_BUILT]
+        if changed is not None:  # ingest/build_inputs.py
+            selected = ["--select", *selection(changed)]
         # dbt re-parses the whole project (about 13 s) when the profile's path changes, and
         # reuses its last parse (about 5 s, in the state folder's target/) when it does not: dbt
         # runs in the warehouse's folder and the profile names the file alone, so warehouses of
@@ -193,7 +197,7 @@ def run_dbt_build(
         check_spark_installed()
         args += ["--target", "spark"]
         env.update(spark.environment())
-    first = [*args, "--full-refresh"] if full_refresh else args
+    first = [*args, "--full-refresh"] if full_refresh else [*args, *selected]
     returncode, run_results, errors = _run_dbt(first, env, cwd, output)
     rebuilt = False
     if returncode != 0 and not full_refresh and _columns_changed(run_results):
@@ -204,14 +208,17 @@ def run_dbt_build(
     described = _test_descriptions(Path(env["DBT_TARGET_PATH"]) / "manifest.json", project)
     summary = _summarise(run_results, returncode == 0, errors, described)
     summary.rebuilt_in_full = rebuilt
-    summary.nothing_new = unchanged
+    nothing_new = changed == [] and not rebuilt
+    summary.nothing_new = nothing_new
+    if changed is not None and not rebuilt:
+        summary.unchanged_sources = [t.name for t in RAW_TABLES if t not in changed]
     summary.vars = dict(settings or {})
     if spark is None:
-        only = [ALWAYS_BUILT] if unchanged else None  # the rest of the published file is current
+        only = [ALWAYS_BUILT] if nothing_new else None  # the rest of the published file is current
         summary.published = str(publish_marts(db, only))
-        if data_tests:  # a build without its data tests is not one to stand in for the next
+        if data_tests and inputs is not None:  # a build without its data tests stands for none
             with connect(db) as con:  # after the publish: a recorded build's marts are published
-                record(con, run_results, inputs, nothing_new=unchanged)
+                record(con, run_results, inputs, selected=bool(selected) and not rebuilt)
     else:
         summary.published = f"the Spark catalog (tables under {spark.warehouse})"
     return summary

@@ -708,6 +708,11 @@ def _report_build(args: argparse.Namespace, summary: BuildSummary) -> None:
     )
     if summary.nothing_new:
         out.print("  nothing new since the last build: marts.feed_health rebuilt, the rest kept")
+    elif summary.unchanged_sources:
+        out.print(
+            f"  nothing new in {', '.join(summary.unchanged_sources)} since the last build: "
+            "the models only they feed kept"
+        )
     if summary.rebuilt_in_full:
         out.print("  models' columns changed since the last build (an upgrade): rebuilt in full")
     for warning in summary.warnings:

@@ -69,11 +69,17 @@ class RawTable:
     # state's own date, `STATE_DATE`, where the table has `state`)
     fallback_dates: tuple[str, ...] = ()
     reject_by_source: bool = False  # an unparseable field is named by its source, not column
+    dbt_source_name: str = "raw"  # the dbt source that declares it (models/staging/<provider>/)
 
     @property
     def folder(self) -> str:
         """The staging sub-folder (and lake folder) of this table's Parquet files."""
         return self.name.removeprefix("raw.")
+
+    @property
+    def dbt_source(self) -> str:
+        """The table as dbt's node selection names it."""
+        return f"source:{self.dbt_source_name}.{self.folder}"
 
     @cached_property
     def fields(self) -> tuple[Column, ...]:
@@ -237,6 +243,7 @@ _SNAPSHOT = (  # the columns after an object's fields
 MESSAGEBIRD_CALLS = RawTable(
     name="raw.messagebird_calls",
     provider="messagebird",
+    dbt_source_name="raw_messagebird",
     key="object_hash",
     reject_by_source=True,
     columns=(
@@ -257,6 +264,7 @@ MESSAGEBIRD_CALLS = RawTable(
 MESSAGEBIRD_LEGS = RawTable(
     name="raw.messagebird_legs",
     provider="messagebird",
+    dbt_source_name="raw_messagebird",
     key="object_hash",
     reject_by_source=True,
     columns=(

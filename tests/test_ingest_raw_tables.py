@@ -38,6 +38,18 @@ def test_the_sources_yaml_lists_the_spec_columns_in_order(table: RawTable) -> No
     assert _source_columns()[table.name] == table.column_names()
 
 
+@pytest.mark.parametrize("table", RAW_TABLES, ids=lambda t: t.name)
+def test_each_table_names_the_dbt_source_that_declares_it(table: RawTable) -> None:
+    # a build selects the models of the tables that got rows by it (ingest/build_inputs.py)
+    declared = {
+        f"source:{source['name']}.{declared['name']}": f"{source.get('schema')}.{declared['name']}"
+        for path in sorted((ROOT / "models").rglob("*.yml"))
+        for source in (yaml.safe_load(path.read_text()) or {}).get("sources") or []
+        for declared in source.get("tables") or []
+    }
+    assert declared[table.dbt_source] == table.name
+
+
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str, bool]]:
     schema, name = table.split(".")
     return con.execute(

@@ -1,7 +1,8 @@
-"""A build with nothing new builds marts.feed_health alone (ingest/build_inputs.py,
-docs/performance.md "A build with nothing new"); anything that can change another model's
-rows makes a whole build: a load of events, other settings, a latest build that did not end,
-`--full-refresh` (tests/test_test_scope.py).
+"""A build runs what changed (ingest/build_inputs.py, docs/performance.md "A build runs what
+changed"): with nothing new, marts.feed_health alone; after a load, the models of the raw tables
+that got rows, the tables and feed_health, and the marts are those of a whole build. Other
+settings, a latest build that did not end and `--full-refresh` (tests/test_test_scope.py) make
+a whole build.
 
 Each step starts from a copy of the bundled sample's warehouse, whose one build succeeded.
 """
@@ -139,7 +140,7 @@ def test_nothing_new_rebuilds_feed_health_alone_and_keeps_every_other_mart(
     assert _log_levels()["debug"] > 0
     monkeypatch.delenv("DBT_LOG_LEVEL_FILE")
 
-    # a load of a new conversation: a whole (incremental) build that adds it
+    # a load of a new conversation: an incremental build that adds it
     new = write_lines(tmp_path / "new.ndjson", _conversation(NEW_CALL))
     assert main(["ingest", "--quiet", "--db", str(warehouse), str(new)]) == 0
     summary = _build(warehouse, capsys)
@@ -147,6 +148,94 @@ def test_nothing_new_rebuilds_feed_health_alone_and_keeps_every_other_mart(
     assert {"fct_conversations", "agg_agent_interval", "feed_health"} <= _built_nodes()
     assert _health(warehouse)["dialpad"][1] == before["dialpad"][1] + 2
     assert _conversations(warehouse) == _conversations(sample_warehouse) | {str(NEW_CALL)}
+
+
+# models fed by one raw table each (their sources, through dbt's lineage), and not tables
+CALL_EVENT_MODELS = {"int_dialpad__call_events_ordered", "int_dialpad__legs_mapped"}
+AGENT_STATUS_MODELS = {"int_dialpad__agent_status_intervals"}
+MESSAGEBIRD_MODELS = {"stg_messagebird__calls", "stg_messagebird__legs", "int_messagebird__legs_with_roles"}  # fmt: skip
+SEEDS = {"call_center_business_hours", "call_center_holidays", "dialpad_call_states"}
+# built by every build that is not one with nothing new: the change sets, aggregates, feed_health
+TABLES = {"int_messagebird__calls_to_rebuild", "int_dialpad__agents_to_rebuild", "agg_agent_daily", "feed_health"}  # fmt: skip
+
+
+def test_a_build_runs_the_models_of_the_raw_tables_that_got_rows(
+    warehouse: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _rows(warehouse, "select count(*) from raw.messagebird_legs") != [(0,)]  # both feeds
+
+    # Dialpad call events alone: MessageBird's and the agent status models are kept, and the
+    # seeds (the same project); the build is the build log's latest success
+    new = write_lines(tmp_path / "new.ndjson", _conversation(NEW_CALL))
+    assert main(["ingest", "--quiet", "--db", str(warehouse), str(new)]) == 0
+    summary = _build(warehouse, capsys)
+    assert summary["nothing_new"] is False
+    assert summary["unchanged_sources"] == [
+        "raw.dialpad_agent_status_events", "raw.messagebird_calls", "raw.messagebird_legs"
+    ]  # fmt: skip
+    built = _built_nodes()
+    assert built >= CALL_EVENT_MODELS | TABLES
+    assert not built & (AGENT_STATUS_MODELS | MESSAGEBIRD_MODELS | SEEDS)
+    assert not _tested(AGENT_STATUS_MODELS | MESSAGEBIRD_MODELS | SEEDS)
+    assert _conversations(warehouse) >= {str(NEW_CALL)}
+    assert _latest_success(warehouse) == _invocation()
+
+    # a MessageBird leg alone: Dialpad's models are kept
+    leg = {
+        "id": "leg-new", "callId": "call-new", "status": "hangup", "direction": "incoming",
+        "source": "31612345678", "destination": "31201234567",
+        "createdAt": "2026-03-02T10:00:00Z", "updatedAt": "2026-03-02T10:05:00Z",
+        "answeredAt": "2026-03-02T10:00:05Z", "endedAt": "2026-03-02T10:05:00Z",
+    }  # fmt: skip
+    legs = write_lines(tmp_path / "mb.ndjson", [leg])
+    assert main(["ingest", "--quiet", "--db", str(warehouse), str(legs)]) == 0
+    summary = _build(warehouse, capsys)
+    assert summary["unchanged_sources"] == [
+        "raw.dialpad_call_events", "raw.dialpad_agent_status_events", "raw.messagebird_calls"
+    ]  # fmt: skip
+    built = _built_nodes()
+    assert built >= {"stg_messagebird__legs", "int_messagebird__legs_with_roles", *TABLES}
+    dialpad = CALL_EVENT_MODELS | AGENT_STATUS_MODELS
+    assert not built & (dialpad | SEEDS | {"stg_messagebird__calls"})
+    assert not _tested(dialpad | SEEDS)
+    assert ("messagebird", "leg-new") in _rows(
+        warehouse, "select provider, leg_id from marts.fct_call_legs"
+    )
+    assert _latest_success(warehouse) == _invocation()
+
+    # every mart as a whole build of the same raw rows makes it (a copy, --full-refresh)
+    whole = tmp_path / "whole" / warehouse.name
+    whole.parent.mkdir()
+    shutil.copy(warehouse, whole)
+    assert _build(whole, capsys, "--full-refresh")["unchanged_sources"] == []
+    assert marts(warehouse) == marts(whole)
+
+
+def _tested(models: set[str]) -> set[str]:
+    """The data tests on any of `models` (attached to it) that the last build ran."""
+    target = Path(os.environ["DBT_TARGET_PATH"])
+    nodes = json.loads((target / "manifest.json").read_text())["nodes"]
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    return {
+        result["unique_id"]
+        for result in results
+        if str(nodes[result["unique_id"]].get("attached_node")).split(".")[-1] in models
+    }
+
+
+def _invocation() -> str:
+    """The last build's invocation id (run_results.json)."""
+    target = Path(os.environ["DBT_TARGET_PATH"])
+    return str(json.loads((target / "run_results.json").read_text())["metadata"]["invocation_id"])
+
+
+def _latest_success(db: Path) -> str:
+    """The build the next one reads "new" from: the build log's latest success."""
+    sql = (
+        "select invocation_id from intermediate.build_log where status = 'success' "
+        "order by started_at desc limit 1"
+    )
+    return str(_rows(db, sql)[0][0])
 
 
 def test_other_settings_and_a_build_that_did_not_end_make_a_whole_build(
