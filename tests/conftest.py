@@ -202,10 +202,10 @@ _LONGEST_FIRST = (
     "test_ingest_formats.py",  # quick
     "test_ingest_identity.py",  # quick
     "test_determinism.py",  # 380 s in CI (three builds)
+    "test_nothing_new.py",  # 290 s in a local full run (six builds, three with nothing new)
     "test_messagebird_models.py",  # 305 s in CI
     "test_test_scope.py",  # 260 s in CI (four builds; one with nothing new since 2026-12-04)
     "test_incremental_acw.py",  # 250 s in CI (four builds)
-    "test_nothing_new.py",  # 110 s alone (three builds, three with nothing new)
     "test_publish.py",  # 155 s in CI
     "test_config.py",  # 150 s in CI
     "test_wheel.py",  # 130 s in CI
