@@ -13,7 +13,14 @@ import pytest
 
 from ingest import raw_tables
 from ingest.build import project_dir
-from ingest.build_inputs import RECORD, build_inputs, changed_tables, record, selection
+from ingest.build_inputs import (
+    RECORD,
+    BuildInputs,
+    build_inputs,
+    changed_tables,
+    record,
+    selection,
+)
 from ingest.raw_tables import DIALPAD_AGENT_STATUS_EVENTS, MESSAGEBIRD_LEGS
 
 
@@ -27,6 +34,18 @@ def con() -> duckdb.DuckDBPyConnection:
         "(invocation_id varchar, started_at timestamp, status varchar, fingerprint varchar)"
     )
     return con
+
+
+@pytest.fixture
+def built(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """`con` after a whole build that succeeded and was recorded."""
+    _log(con, "whole", 0, "running", "success")
+    record(con, _results("whole"), _inputs(con), selected=False)
+    return con
+
+
+def _inputs(con: duckdb.DuckDBPyConnection, settings: dict[str, int] | None = None) -> BuildInputs:
+    return build_inputs(con, project_dir(), settings)
 
 
 def _log(con: duckdb.DuckDBPyConnection, invocation: str, minute: int, *statuses: str) -> None:
@@ -46,18 +65,20 @@ def _statuses(con: duckdb.DuckDBPyConnection, invocation: str) -> list[str]:
     return [status for (status,) in con.execute(sql, [invocation]).fetchall()]
 
 
-def _load_leg(con: duckdb.DuckDBPyConnection, leg: str) -> None:
+def _load_leg(con: duckdb.DuckDBPyConnection, leg: str) -> BuildInputs:
+    """The inputs after a load of one MessageBird leg."""
     con.execute(
         "insert into raw.messagebird_legs (object_hash, leg_id, call_id, payload, source_file, "
         "source_line, load_id, loaded_at) values (?, ?, 'call-1', '{}', 'legs.ndjson', 1, 'l', now())",
         [f"hash-{leg}", leg],
     )
+    return _inputs(con)
 
 
 def test_a_record_of_the_previous_release_makes_one_whole_build(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
-    inputs = build_inputs(con, project_dir(), None)
+    inputs = _inputs(con)
     # a build recorded before builds ran what changed: one digest of everything, `inputs`
     con.execute(f"create table {RECORD} (invocation_id varchar, inputs varchar)")
     _log(con, "old", 0, "running", "success")
@@ -71,13 +92,10 @@ def test_a_record_of_the_previous_release_makes_one_whole_build(
 
 
 def test_the_tables_that_got_rows_select_their_models_and_the_build_is_a_success(
-    con: duckdb.DuckDBPyConnection,
+    built: duckdb.DuckDBPyConnection,
 ) -> None:
-    _log(con, "whole", 0, "running", "success")
-    record(con, _results("whole"), build_inputs(con, project_dir(), None), selected=False)
-
-    _load_leg(con, "leg-1")
-    inputs = build_inputs(con, project_dir(), None)
+    con = built
+    inputs = _load_leg(con, "leg-1")
     assert changed_tables(con, inputs) == [MESSAGEBIRD_LEGS]
     assert selection([MESSAGEBIRD_LEGS]) == [
         "feed_health", "config.materialized:table", "source:raw_messagebird.messagebird_legs+"
@@ -94,7 +112,7 @@ def test_the_tables_that_got_rows_select_their_models_and_the_build_is_a_success
         "event_at_source, payload, source_file, source_line, load_id, loaded_at) "
         "values ('hash-status', 7, now(), 'event', '{}', 'status.ndjson', 1, 'l', now())"
     )
-    inputs = build_inputs(con, project_dir(), None)
+    inputs = _inputs(con)
     assert changed_tables(con, inputs) == [DIALPAD_AGENT_STATUS_EVENTS]
     _log(con, "failed", 2, "running", "failed")
     record(con, _results("failed"), inputs, selected=True)
@@ -103,12 +121,10 @@ def test_the_tables_that_got_rows_select_their_models_and_the_build_is_a_success
 
 
 def test_a_partial_build_not_selected_by_callmart_is_not_recorded(
-    con: duckdb.DuckDBPyConnection,
+    built: duckdb.DuckDBPyConnection,
 ) -> None:
-    _log(con, "whole", 0, "running", "success")
-    record(con, _results("whole"), build_inputs(con, project_dir(), None), selected=False)
-    _load_leg(con, "leg-1")
-    inputs = build_inputs(con, project_dir(), None)
+    con = built
+    inputs = _load_leg(con, "leg-1")
     _log(con, "by-hand", 1, "running", "partial")  # dbt build --select ..., run by hand
     record(con, _results("by-hand"), inputs, selected=False)
     assert _statuses(con, "by-hand") == ["partial", "running"]
@@ -116,12 +132,11 @@ def test_a_partial_build_not_selected_by_callmart_is_not_recorded(
 
 
 def test_other_settings_or_project_files_make_a_whole_build(
-    con: duckdb.DuckDBPyConnection, tmp_path: Path
+    built: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:
-    _log(con, "whole", 0, "running", "success")
-    record(con, _results("whole"), build_inputs(con, project_dir(), None), selected=False)
-    assert changed_tables(con, build_inputs(con, project_dir(), None)) == []
-    assert changed_tables(con, build_inputs(con, project_dir(), {"interval_minutes": 15})) is None
+    con = built
+    assert changed_tables(con, _inputs(con)) == []
+    assert changed_tables(con, _inputs(con, {"interval_minutes": 15})) is None
     other = tmp_path / "project"
     (other / "models").mkdir(parents=True)
     (other / "dbt_project.yml").write_text("name: callmart\n")
