@@ -12,7 +12,9 @@ two loads interleave: ingest/warehouse.py).
 
 After a build that succeeded (every model and data test dbt ran passed or warned; the build
 log says `success`, macros/incremental.sql) and published its marts, callmart records its
-inputs in `intermediate.build_inputs`, beside the build log. When the latest build recorded
+inputs in `intermediate.recorded_builds`, beside the build log (until 2026-12-04,
+`intermediate.build_inputs` held one digest of everything; it is no longer read, so a warehouse
+recorded then makes one whole build). When the latest build recorded
 there was made from the same project as the build about to start, the build runs (dbt's
 `--select`, `selection`):
 - the models downstream of the raw tables that changed since (`source:<table>+`), with their
@@ -54,7 +56,7 @@ from ingest.warehouse import has_table
 PROJECT_PATHS = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests/dbt")
 # What runs the project: a release of any of them can change what a model writes
 ENGINE = ("dbt-core", "dbt-duckdb", "duckdb")
-RECORD = "intermediate.build_inputs"
+RECORD = "intermediate.recorded_builds"
 # The model every build runs: it reads the quarantine and the load log, and stamps the build
 ALWAYS_BUILT = "feed_health"
 # What a build that runs what changed runs besides the models of the changed raw tables (above)
@@ -68,13 +70,13 @@ class BuildInputs:
     project: str  # digest of the project's files, the settings and the engine's versions
     raw_tables: dict[str, str]  # each raw table's row count and latest loaded_at
 
-    def changed_since(self, recorded: BuildInputs) -> list[RawTable]:
-        """The raw tables whose rows changed since a build made from `recorded` (the same
-        project)."""
+    def changed_since(self, recorded: dict[str, str]) -> list[RawTable]:
+        """The raw tables whose rows changed since a build that saw them as `recorded` (its
+        `raw_tables`)."""
         return [
             table
             for table in RAW_TABLES
-            if self.raw_tables.get(table.name) != recorded.raw_tables.get(table.name)
+            if self.raw_tables.get(table.name) != recorded.get(table.name)
         ]
 
 
@@ -120,7 +122,6 @@ def changed_tables(con: duckdb.DuckDBPyConnection, inputs: BuildInputs) -> list[
     None when the build must run whole."""
     if not has_table(con, "intermediate", "build_log") or not has_table(con, *RECORD.split(".")):
         return None
-    _add_record_columns(con)
     recorded = con.execute(
         f"""
         select record.raw_tables
@@ -134,7 +135,7 @@ def changed_tables(con: duckdb.DuckDBPyConnection, inputs: BuildInputs) -> list[
     ).fetchall()
     if not recorded:
         return None
-    return inputs.changed_since(BuildInputs(inputs.project, json.loads(recorded[0][0])))
+    return inputs.changed_since(json.loads(recorded[0][0]))
 
 
 def selection(changed: list[RawTable]) -> list[str]:
@@ -173,16 +174,11 @@ def record(
             """,
             [invocation],
         )
-    con.execute(f"create table if not exists {RECORD} (invocation_id varchar)")
-    _add_record_columns(con)
+    con.execute(
+        f"create table if not exists {RECORD} "
+        "(invocation_id varchar, project varchar, raw_tables varchar)"
+    )
     con.execute(
         f"insert into {RECORD} (invocation_id, project, raw_tables) values (?, ?, ?)",
         [invocation, inputs.project, json.dumps(inputs.raw_tables, sort_keys=True)],
     )
-
-
-def _add_record_columns(con: duckdb.DuckDBPyConnection) -> None:
-    """The record's columns; a record written before builds ran what changed (one digest of
-    everything, `inputs`) gains them, null: its builds are not matched, so the next is whole."""
-    for column in ("project", "raw_tables"):
-        con.execute(f"alter table {RECORD} add column if not exists {column} varchar")

@@ -14,7 +14,6 @@ import pytest
 from ingest import raw_tables
 from ingest.build import project_dir
 from ingest.build_inputs import (
-    RECORD,
     BuildInputs,
     build_inputs,
     changed_tables,
@@ -80,9 +79,9 @@ def test_a_record_of_the_previous_release_makes_one_whole_build(
 ) -> None:
     inputs = _inputs(con)
     # a build recorded before builds ran what changed: one digest of everything, `inputs`
-    con.execute(f"create table {RECORD} (invocation_id varchar, inputs varchar)")
+    con.execute("create table intermediate.build_inputs (invocation_id varchar, inputs varchar)")
     _log(con, "old", 0, "running", "success")
-    con.execute(f"insert into {RECORD} values ('old', 'a digest of everything')")
+    con.execute("insert into intermediate.build_inputs values ('old', 'a digest of everything')")
     assert changed_tables(con, inputs) is None  # no project to compare: whole
 
     _log(con, "whole", 1, "running", "success")

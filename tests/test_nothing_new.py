@@ -45,8 +45,7 @@ def _ran(*kinds: str) -> set[str]:
 
 def _log_levels() -> Counter[str]:
     """The levels of the lines the last build wrote to dbt's log file (logs/dbt.log)."""
-    target = Path(os.environ["DBT_TARGET_PATH"])
-    invocation = json.loads((target / "run_results.json").read_text())["metadata"]["invocation_id"]
+    invocation = _invocation()
     lines = (Path(os.environ["DBT_LOG_PATH"]) / "dbt.log").read_text().splitlines()
     infos = [json.loads(line)["info"] for line in lines if line.startswith("{")]
     return Counter(info["level"] for info in infos if info["invocation_id"] == invocation)
