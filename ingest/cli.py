@@ -30,7 +30,7 @@ from rich.progress import (
 
 from ingest.build import BuildSummary, DbtOutput, SparkTarget, project_dir, run_dbt_build
 from ingest.config import model_vars
-from ingest.errors import CallmartError, SecretError, disk_full_error
+from ingest.errors import CallmartError, SecretError, disk_full_error, out_of_memory_error
 from ingest.warehouse import connect, held_open, require_warehouse, writing
 
 # The loading commands import the reader, the decoder and the sinks (polars among them) when
@@ -51,23 +51,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except CallmartError as error:
-        _fail(f"error: {error}")
-        if getattr(args, "json", False) and args.command in _SUMMARISED:
-            print(json.dumps({"command": args.command, "ok": False, "error": str(error)}))
-        return 1
+        return _failed(args, error)
     except KeyboardInterrupt:
         _fail("interrupted; nothing from the unfinished command was kept")
         return 130
     except Exception as error:  # a bug or an environment fault: still one line, unless asked
-        full = disk_full_error(error, _written_path(args))
-        if full is not None:
-            _fail(f"error: {full}")
-            return 1
+        known = disk_full_error(error, _written_path(args)) or out_of_memory_error(error)
+        if known is not None:
+            return _failed(args, known)
         if os.environ.get("CALLMART_DEBUG"):
             raise
         reason = " ".join(str(error).split())[:300]
         _fail(f"unexpected {type(error).__name__}: {reason} (CALLMART_DEBUG=1 shows more)")
         return 1
+
+
+def _failed(args: argparse.Namespace, error: CallmartError) -> int:
+    """One line on stderr, and the summary of a failure for schedulers (`--json`)."""
+    _fail(f"error: {error}")
+    if getattr(args, "json", False) and args.command in _SUMMARISED:
+        print(json.dumps({"command": args.command, "ok": False, "error": str(error)}))
+    return 1
 
 
 def _written_path(args: argparse.Namespace) -> Path:

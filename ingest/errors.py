@@ -7,6 +7,8 @@ import os
 from enum import StrEnum
 from pathlib import Path
 
+import duckdb
+
 
 class CallmartError(Exception):
     """Root of every error the command line reports as one clear line."""
@@ -99,6 +101,27 @@ class DiskFullError(CallmartError):
     def __init__(self, path: Path) -> None:
         super().__init__(f"no space left on device at {path}")
         self.path = path
+
+
+def memory_limit() -> str:
+    """DuckDB's memory limit for every load and build (docs/contract.md §9)."""
+    return os.environ.get("CALLMART_MEMORY_LIMIT", "1GB")
+
+
+class OutOfMemoryError(CallmartError):
+    """DuckDB could not do its work within `memory_limit()`, even spilling to disk."""
+
+    def __init__(self, error: duckdb.OutOfMemoryException) -> None:
+        said = " ".join(str(error).split("Possible solutions")[0].split())
+        super().__init__(
+            f"out of memory within CALLMART_MEMORY_LIMIT={memory_limit()} ({said}); "
+            "nothing from the command was kept: set a larger CALLMART_MEMORY_LIMIT"
+        )
+
+
+def out_of_memory_error(error: BaseException) -> OutOfMemoryError | None:
+    """An `OutOfMemoryError` when `error` is DuckDB's out-of-memory error, else None."""
+    return OutOfMemoryError(error) if isinstance(error, duckdb.OutOfMemoryException) else None
 
 
 _DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})

@@ -56,6 +56,7 @@ from ingest.sink import (
     quarantined_again_sql,
     quoted,
     staged_parquet,
+    within_memory_limit,
 )
 from ingest.stage import QUARANTINE, History, Progress, StagedFile, load_time, stage_files
 
@@ -66,6 +67,11 @@ _EVENT_DATE = {
     "raw.messagebird_calls": "cast(coalesce(updated_at, created_at, loaded_at) as date)",
     "raw.messagebird_legs": "cast(coalesce(updated_at, created_at, loaded_at) as date)",
 }
+# A partitioned write holds each open file's row group until it is full: row groups of 16 MB and
+# a flush every 32,768 rows keep a load of 1M events within a 1 GB limit, and faster than
+# DuckDB's defaults without one (measured 2026-12-04: 6 s at 1.1 GB, against 7 s at 3.6 GB)
+_ROW_GROUP_BYTES = "16MB"
+_FLUSH_ROWS = 32_768
 _BY_LOAD_DATE = ("raw.quarantine", "raw.load_log", "raw.quarantine_releases")
 # the release columns of raw.quarantine live in quarantine_releases in a lake
 _RELEASE_COLUMNS = ("released_at", "released_load_id")
@@ -137,6 +143,10 @@ class _LakeLoad:
 
     def __enter__(self) -> _LakeLoad:
         self.con.execute("set TimeZone = 'UTC'")
+        within_memory_limit(self.con, spill=self.staging / "spill")
+        # a thread's rows of every partition are flushed to their files every 32,768 rows, not
+        # DuckDB's 524,288 (half a million ~1 KB payloads per thread)
+        self.con.execute(f"set partitioned_write_flush_threshold = {_FLUSH_ROWS}")
         self.con.execute(ddl())
         self.con.execute(_RELEASES_DDL)
         self.pending.mkdir()
@@ -311,7 +321,7 @@ class _LakeLoad:
             copy (select {typed}, {date} as {partition} from ({rows}))
             to '{quoted(folder)}' (
                 format parquet, partition_by ({partition}), append,
-                filename_pattern '{load_id}_{{uuid}}'
+                filename_pattern '{load_id}_{{uuid}}', row_group_size_bytes '{_ROW_GROUP_BYTES}'
             )
             """
         ).fetchall()

@@ -24,8 +24,6 @@ the same way, releasing what now loads.
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
 import uuid
 from collections.abc import Iterable, Sequence
@@ -49,29 +47,9 @@ from ingest.sink import (
     quarantine_rows_sql,
     quarantined_again_sql,
     staged_parquet,
+    within_memory_limit,
 )
 from ingest.stage import QUARANTINE, History, Progress, StagedFile, load_time, stage_files
-
-MEMORY_LIMIT = os.environ.get("CALLMART_MEMORY_LIMIT", "1GB")
-
-
-# The commit's inserts need about this much memory per DuckDB thread (measured 2026-12-03: 1M
-# events with two threads ran out of a 512 MB limit, and fit in 1 GB)
-_MEMORY_PER_COMMIT_THREAD = 450 * 2**20
-_SIZE = re.compile(r"([0-9.]+)\s*(bytes|KiB|MiB|GiB|TiB|KB|MB|GB|TB)")
-_UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
-_UNITS |= {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
-
-
-def _commit_threads(con: duckdb.DuckDBPyConnection) -> int:
-    """DuckDB threads for the commit: one per 450 MiB of its memory limit, at most one per
-    core (the memory limit is the bound; a limit DuckDB reports in no known unit gets one)."""
-    [(limit,)] = con.execute("select current_setting('memory_limit')").fetchall()
-    match = _SIZE.fullmatch(str(limit).strip())
-    if match is None:
-        return 1
-    size = float(match.group(1)) * _UNITS[match.group(2)]
-    return max(1, min(os.cpu_count() or 1, int(size // _MEMORY_PER_COMMIT_THREAD)))
 
 
 def staging_root(db_path: Path) -> Path:
@@ -152,9 +130,7 @@ def _commit(
     loaded_at = load_time()
     loaded: list[tuple[str, int]] = []
     quarantined: list[tuple[str, int]] = []
-    con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
-    con.execute("set preserve_insertion_order = false")  # lets the inserts stream, not buffer
-    con.execute(f"set threads = {_commit_threads(con)}")
+    within_memory_limit(con)
     con.begin()
     try:
         for table in RAW_TABLES:

@@ -8,12 +8,14 @@ place). Both
 - count every file the same way (`count_files`): read = loaded + duplicates + quarantined +
   pending (docs/contract.md §1), and log it (`raw.load_log`);
 - retry the open quarantine the same way (`RetryWork`): the open records decoded again, the
-  failed files still there read again.
+  failed files still there read again;
+- write within the memory limit (`within_memory_limit`, docs/contract.md §9).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +24,7 @@ from pathlib import Path
 import duckdb
 
 from ingest.decode import Decoder
-from ingest.errors import FAILED_FILE_REASONS, QuarantineReason
+from ingest.errors import FAILED_FILE_REASONS, QuarantineReason, memory_limit
 from ingest.raw_tables import RawTable
 from ingest.read import RawRecord, display_path
 from ingest.stage import History, Progress, StagedFile, stage_files
@@ -163,6 +165,37 @@ def _log_file(
             file.pending,
         ],
     )
+
+
+# --- within the memory limit ------------------------------------------------------------------
+
+# The commit's inserts need about this much memory per DuckDB thread (measured 2026-12-03: 1M
+# events with two threads ran out of a 512 MB limit, and fit in 1 GB)
+_MEMORY_PER_COMMIT_THREAD = 450 * 2**20
+_SIZE = re.compile(r"([0-9.]+)\s*(bytes|KiB|MiB|GiB|TiB|KB|MB|GB|TB)")
+_UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+_UNITS |= {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+
+
+def within_memory_limit(con: duckdb.DuckDBPyConnection, spill: Path | None = None) -> None:
+    """Make `con` move staged rows within `CALLMART_MEMORY_LIMIT`, spilling to `spill` (default:
+    DuckDB's, `<warehouse>.tmp`) when it must, on a thread per 450 MiB of it."""
+    con.execute(f"set memory_limit = '{memory_limit()}'")
+    con.execute("set preserve_insertion_order = false")  # lets the writes stream, not buffer
+    con.execute(f"set threads = {_commit_threads(con)}")
+    if spill is not None:
+        con.execute(f"set temp_directory = '{quoted(spill)}'")
+
+
+def _commit_threads(con: duckdb.DuckDBPyConnection) -> int:
+    """DuckDB threads for the commit: one per 450 MiB of its memory limit, at most one per
+    core (the memory limit is the bound; a limit DuckDB reports in no known unit gets one)."""
+    [(limit,)] = con.execute("select current_setting('memory_limit')").fetchall()
+    match = _SIZE.fullmatch(str(limit).strip())
+    if match is None:
+        return 1
+    size = float(match.group(1)) * _UNITS[match.group(2)]
+    return max(1, min(os.cpu_count() or 1, int(size // _MEMORY_PER_COMMIT_THREAD)))
 
 
 # --- the staged rows as SQL -------------------------------------------------------------------

@@ -17,8 +17,8 @@ import duckdb
 import pytest
 from conftest import SECRET, event, sign, write_lines
 
-from ingest.cli import main
-from ingest.load import _commit_threads
+from ingest.cli import SAMPLE_DIR, main
+from ingest.sink import _commit_threads
 from ingest.warehouse import lock_path
 
 REPO = Path(__file__).parents[1]
@@ -521,3 +521,46 @@ def test_the_commit_takes_a_thread_per_450_mib_of_its_memory_limit(
     with duckdb.connect() as con:
         con.execute(f"set memory_limit = '{limit}'")
         assert _commit_threads(con) == threads
+
+
+def _raw_rows(sink: str, target: Path) -> dict[str, int]:
+    """Rows per raw table of a warehouse (`--db`) or a lake (`--to-parquet`), the empty left out."""
+
+    def relation(table: str) -> str:
+        if sink == "--db":
+            return f"wh.raw.{table}"
+        files = [str(file) for file in sorted((target / table).rglob("*.parquet"))]
+        return f"read_parquet({files})" if files else "(select 1 where false)"
+
+    tables = ("dialpad_call_events", "dialpad_agent_status_events", "quarantine", "load_log")
+    with duckdb.connect() as con:
+        if sink == "--db":
+            con.execute(f"attach '{target}' as wh (read_only)")
+        rows = {
+            t: con.execute(f"select count(*) from {relation(t)}").fetchall()[0][0] for t in tables
+        }
+    return {table: count for table, count in rows.items() if count}
+
+
+@pytest.mark.parametrize("sink", ["--db", "--to-parquet"])
+def test_a_load_beyond_the_memory_limit_stops_in_one_line_and_keeps_nothing(
+    sink: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # docs/contract.md §9: a load's DuckDB works within CALLMART_MEMORY_LIMIT, the lake's too.
+    # 2 MB cannot hold what moving the sample's rows needs, even spilling.
+    landing = SAMPLE_DIR / "landing"
+    target = tmp_path / ("w.duckdb" if sink == "--db" else "lake")
+    monkeypatch.setenv("CALLMART_MEMORY_LIMIT", "2MB")
+    assert main(["ingest", "--quiet", sink, str(target), str(landing)]) == 1
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("callmart: error: out of memory within CALLMART_MEMORY_LIMIT=2MB (")
+    assert line.endswith("); nothing from the command was kept: set a larger CALLMART_MEMORY_LIMIT")
+    assert _raw_rows(sink, target) == {}
+    assert not list(tmp_path.rglob("*.parquet"))  # no staged chunk, no pending lake file
+
+    # nothing of it is left to change the next load: the default limit loads what a first load does
+    monkeypatch.delenv("CALLMART_MEMORY_LIMIT")
+    assert main(["ingest", "--quiet", sink, str(target), str(landing)]) == 0
+    fresh = tmp_path / "fresh" / target.name
+    assert main(["ingest", "--quiet", sink, str(fresh), str(landing)]) == 0
+    assert _raw_rows(sink, target) == _raw_rows(sink, fresh) != {}
