@@ -23,6 +23,8 @@ anchors, what a user would compare callmart with:
 
 callmart:
 - `callmart ingest` of the NDJSON, and of the same events as JWT lines (another warehouse);
+- `callmart ingest --to-parquet` of the NDJSON: the same load into a Parquet lake, its files
+  renamed into place instead of committed to the warehouse;
 - `callmart run` of the NDJSON into a fresh warehouse: landing files to marts in one command;
 - `callmart build` of the NDJSON warehouse (the full build), then a 1% batch of later events
   (its ingest and its incremental build), then a build with nothing new, then `callmart status`;
@@ -148,6 +150,10 @@ def main() -> None:
 
     # callmart
     step("callmart ingest NDJSON", events, _callmart("ingest", db, ndjson))
+    lake = work / "lake"
+    shutil.rmtree(lake, ignore_errors=True)
+    command = _callmart("ingest", lake, ndjson, target="--to-parquet")
+    step("callmart ingest NDJSON into a lake", events, command)
     if not args.skip_jwt:
         step(
             "callmart ingest JWT lines", events, _callmart("ingest", work / "jwt.duckdb", jwt_lines)
@@ -535,15 +541,16 @@ def _dlt_command(ndjson: Path, folder: Path) -> list[str]:
     return [sys.executable, "-c", script]
 
 
-def _callmart(command: str, db: Path, *paths: Path) -> list[str]:
-    """A callmart command of this checkout (not whichever callmart is installed)."""
+def _callmart(command: str, db: Path, *paths: Path, target: str = "--db") -> list[str]:
+    """A callmart command of this checkout (not whichever callmart is installed), on the
+    warehouse `db` (or the lake, `target="--to-parquet"`)."""
     return [
         sys.executable,
         "-m",
         "ingest.cli",
         command,
         "--quiet",
-        "--db",
+        target,
         str(db),
         *map(str, paths),
     ]
