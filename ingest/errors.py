@@ -114,8 +114,8 @@ class OutOfMemoryError(CallmartError):
     def __init__(self, error: duckdb.OutOfMemoryException) -> None:
         said = " ".join(str(error).split("Possible solutions")[0].split())
         super().__init__(
-            f"out of memory within CALLMART_MEMORY_LIMIT={memory_limit()} ({said}); "
-            "nothing from the command was kept: set a larger CALLMART_MEMORY_LIMIT"
+            f"out of memory within CALLMART_MEMORY_LIMIT={memory_limit()} ({said}): "
+            "set a larger CALLMART_MEMORY_LIMIT"
         )
 
 

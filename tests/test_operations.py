@@ -554,7 +554,7 @@ def test_a_load_beyond_the_memory_limit_stops_in_one_line_and_keeps_nothing(
     assert main(["ingest", "--quiet", sink, str(target), str(landing)]) == 1
     [line] = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("callmart: error: out of memory within CALLMART_MEMORY_LIMIT=2MB (")
-    assert line.endswith("); nothing from the command was kept: set a larger CALLMART_MEMORY_LIMIT")
+    assert line.endswith("): set a larger CALLMART_MEMORY_LIMIT")
     assert _raw_rows(sink, target) == {}
     assert not list(tmp_path.rglob("*.parquet"))  # no staged chunk, no pending lake file
 
