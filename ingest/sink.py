@@ -188,8 +188,9 @@ def within_memory_limit(con: duckdb.DuckDBPyConnection, spill: Path | None = Non
 
 
 def _commit_threads(con: duckdb.DuckDBPyConnection) -> int:
-    """DuckDB threads for the commit: one per 450 MiB of its memory limit, at most one per
-    core (the memory limit is the bound; a limit DuckDB reports in no known unit gets one)."""
+    """DuckDB threads for moving staged rows (a commit, a lake write): one per 450 MiB of its
+    memory limit, at most one per core (the memory limit is the bound; a limit DuckDB reports in
+    no known unit gets one)."""
     [(limit,)] = con.execute("select current_setting('memory_limit')").fetchall()
     match = _SIZE.fullmatch(str(limit).strip())
     if match is None:
